@@ -1,0 +1,66 @@
+"""FastAPI dependencies: the request's transaction, its authenticated principal, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth.authenticate import authenticate
+from service.auth.principal import AuthenticatedPrincipal
+from service.auth.signatures import UnverifiedRequest
+from service.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime = request.app.state.runtime
+    assert isinstance(runtime, Runtime)
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def _session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint returns, before the response is
+    sent (``scope="function"``), rolled back if anything raises."""
+    async with runtime.sessionmaker() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+
+def request_time(runtime: RuntimeDep) -> datetime:
+    """The time of this request, read once from the runtime's clock."""
+    return runtime.clock.now()
+
+
+NowDep = Annotated[datetime, Depends(request_time)]
+
+
+def unverified_request(request: Request, body: bytes) -> UnverifiedRequest:
+    """The request as signed: absolute URL rebuilt from the scope's raw path and Host header."""
+    scope = request.scope
+    host = request.headers.get("host", "")
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string", b"")
+    url = f"{scope.get('scheme', 'http')}://{host}{raw_path.decode('latin-1')}"
+    if query:
+        url += "?" + query.decode("latin-1")
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+    return UnverifiedRequest(method=request.method, url=url, headers=headers, body=body)
+
+
+async def _principal(
+    request: Request, runtime: RuntimeDep, session: SessionDep, now: NowDep
+) -> AuthenticatedPrincipal:
+    body = await request.body()
+    skew = timedelta(seconds=runtime.settings.signature_skew_seconds)
+    return await authenticate(session, unverified_request(request, body), now, skew)
+
+
+PrincipalDep = Annotated[AuthenticatedPrincipal, Depends(_principal)]

@@ -1,0 +1,84 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from service import __version__
+from service.api import operations, problems
+from service.api.limits import BodyLimitMiddleware
+from service.api.metrics import Metrics, MetricsMiddleware
+from service.auth.nonces import NonceRepository
+from service.broker.keys import load_broker_keys, read_kek
+from service.clock import Clock, SystemClock
+from service.db.engine import make_engine, make_sessionmaker
+from service.db.migrations import ensure_current
+from service.registry import routes as registry_routes
+from service.runtime import Runtime
+from service.settings import Settings
+
+logger = logging.getLogger("liaison")
+NONCE_SWEEP_SECONDS = 60
+
+
+async def _sweep_nonces(runtime: Runtime) -> None:
+    """Forget nonces that can no longer pass the freshness check (older than twice the skew)."""
+    horizon = timedelta(seconds=2 * runtime.settings.signature_skew_seconds + 60)
+    while True:
+        await asyncio.sleep(NONCE_SWEEP_SECONDS)
+        try:
+            async with runtime.sessionmaker() as session, session.begin():
+                await NonceRepository(session).forget_before(runtime.clock.now() - horizon)
+        except Exception:
+            logger.exception("nonce sweep failed; will retry")
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """Build the app. Nothing touches the database until start-up (the lifespan), which
+    refuses to proceed if migrations are not current or the broker keys cannot be opened."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            sessionmaker=make_sessionmaker(engine),
+            clock=clock or SystemClock(),
+            metrics=app.state.metrics,
+        )
+        app.state.runtime = runtime
+        try:
+            await ensure_current(engine)
+            kek = read_kek(settings)
+            async with runtime.sessionmaker() as session:
+                runtime.broker_keys = await load_broker_keys(session, kek)
+            tasks = [asyncio.create_task(_sweep_nonces(runtime), name="nonce-sweep")]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="Liaison", version=__version__, lifespan=lifespan)
+    app.state.metrics = metrics = Metrics()
+    problems.install(app)
+    app.include_router(operations.router)
+    app.include_router(registry_routes.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory``: settings from ``LIAISON_*`` (used by ``liaison serve``)."""
+    return create_app(Settings())

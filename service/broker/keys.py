@@ -1,0 +1,97 @@
+"""The broker's key material: the key-encryption key, and the checkpoint and key-binding keys
+that every replica shares through the database, wrapped by the KEK."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.broker.models import BrokerKey
+from service.crypto import SigningPrivateKey, VerificationError, b64url_decode, b64url_encode
+from service.crypto.aead import KEY_LENGTH, generate_key, open_sealed, seal
+from service.errors import NotReady
+from service.settings import Settings
+
+CHECKPOINT = "checkpoint"
+KEY_BINDING = "key-binding"
+
+
+@dataclass(frozen=True)
+class BrokerKeys:
+    kek: bytes
+    checkpoint: SigningPrivateKey
+    key_binding: SigningPrivateKey
+
+
+def read_kek(settings: Settings) -> bytes:
+    """The KEK from ``LIAISON_KEK`` or, outside production, the data directory's ``kek.key``.
+
+    Raises NotReady when there is none or it is malformed.
+    """
+    if settings.kek is not None:
+        text = settings.kek.get_secret_value()
+    elif settings.env != "production" and settings.kek_file.exists():
+        text = settings.kek_file.read_text().strip()
+    else:
+        raise NotReady("no key-encryption key: set LIAISON_KEK or run `liaison init`")
+    try:
+        kek = b64url_decode(text)
+    except ValueError:
+        raise NotReady("the key-encryption key is not base64url") from None
+    if len(kek) != KEY_LENGTH:
+        raise NotReady("the key-encryption key must be 32 bytes")
+    return kek
+
+
+def write_new_kek(path: Path) -> bytes:
+    """Create a KEK file readable by its owner only; refuses to overwrite one."""
+    kek = generate_key()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(b64url_encode(kek) + "\n")
+    return kek
+
+
+def _aad(purpose: str, kid: str) -> bytes:
+    return f"liaison-broker-key:{purpose}:{kid}".encode()
+
+
+async def create_broker_keys(session: AsyncSession, kek: bytes, now: datetime) -> BrokerKeys:
+    """Generate both broker signing keys and store them wrapped; flushes, never commits."""
+    generated = {purpose: SigningPrivateKey.generate() for purpose in (CHECKPOINT, KEY_BINDING)}
+    for purpose, key in generated.items():
+        private = json.dumps(key.to_jwk()).encode()
+        session.add(
+            BrokerKey(
+                purpose=purpose,
+                kid=key.kid,
+                public_jwk=key.public.to_jwk(),
+                wrapped_private=seal(kek, private, _aad(purpose, key.kid)),
+                created_at=now,
+            )
+        )
+    await session.flush()
+    return BrokerKeys(kek=kek, checkpoint=generated[CHECKPOINT], key_binding=generated[KEY_BINDING])
+
+
+async def load_broker_keys(session: AsyncSession, kek: bytes) -> BrokerKeys:
+    """Unwrap the broker keys; raises NotReady if they are missing or the KEK is wrong."""
+    rows = {row.purpose: row for row in (await session.scalars(select(BrokerKey))).all()}
+    keys: dict[str, SigningPrivateKey] = {}
+    for purpose in (CHECKPOINT, KEY_BINDING):
+        row = rows.get(purpose)
+        if row is None:
+            raise NotReady(f"broker key {purpose!r} is missing: run `liaison init`")
+        try:
+            private = open_sealed(kek, row.wrapped_private, _aad(purpose, row.kid))
+        except VerificationError:
+            raise NotReady("the key-encryption key does not open the broker keys") from None
+        keys[purpose] = SigningPrivateKey.from_jwk(json.loads(private))
+    return BrokerKeys(kek=kek, checkpoint=keys[CHECKPOINT], key_binding=keys[KEY_BINDING])

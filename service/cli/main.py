@@ -1,0 +1,175 @@
+"""The ``liaison`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from service.broker.bootstrap import bootstrap
+from service.broker.keys import read_kek, write_new_kek
+from service.cli import agency, database
+from service.cli.common import (
+    data_dir_option,
+    database_option,
+    run,
+    settings_for,
+    write_private_jwk,
+)
+from service.clock import SystemClock
+from service.crypto import EncryptionPrivateKey, SigningPrivateKey
+from service.crypto.certificates import make_dev_certificates
+from service.db.engine import make_engine, make_sessionmaker
+from service.db.migrations import ensure_current, upgrade
+from service.errors import LiaisonError
+from service.settings import Settings
+
+
+@click.group()
+@click.version_option(package_name="liaison")
+def main() -> None:
+    """Liaison: a broker for signed, policy-gated, audited alert sharing between agencies."""
+
+
+async def _bootstrap(settings: Settings, kek: bytes, admin_id: str, country: str) -> SigningPrivateKey:
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await bootstrap(
+                session, kek, SystemClock().now(), admin_id, "Liaison administrator", country
+            )
+    finally:
+        await engine.dispose()
+
+
+@main.command()
+@data_dir_option
+@database_option
+@click.option("--admin-id", default="admin", show_default=True)
+@click.option("--country", default="ZZ", show_default=True, help="ISO 3166 code of the operator.")
+def init(data_dir: Path, database_url: str | None, admin_id: str, country: str) -> None:
+    """Create the data directory, the schema, the broker's keys and the first admin.
+
+    The admin's private signing key is written to DATA_DIR/admin.jwk.
+    """
+    settings = settings_for(data_dir, database_url)
+    admin_file = data_dir / "admin.jwk"
+    if admin_file.exists():
+        raise click.ClickException(f"{data_dir} is already initialised ({admin_file} exists)")
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if settings.kek is None and not settings.kek_file.exists():
+        write_new_kek(settings.kek_file)
+    try:
+        kek = read_kek(settings)
+    except LiaisonError as exc:
+        raise click.ClickException(exc.detail) from None
+    upgrade(settings.resolved_database_url)
+    try:
+        admin_key = run(_bootstrap(settings, kek, admin_id, country))
+    except LiaisonError as exc:
+        raise click.ClickException(exc.detail) from None
+    write_private_jwk(admin_file, admin_key.to_jwk())
+    click.echo(f"initialised {data_dir}")
+    click.echo(f"  database   {settings.resolved_database_url}")
+    click.echo(f"  admin      {admin_id} (kid {admin_key.kid}), private key in {admin_file}")
+    click.echo(f"next: liaison dev-certs --data-dir {data_dir} && liaison serve --data-dir {data_dir}")
+
+
+@main.command()
+@data_dir_option
+@database_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8443, show_default=True, type=int)
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), default=None)
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), default=None)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(
+    data_dir: Path,
+    database_url: str | None,
+    host: str,
+    port: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    workers: int,
+) -> None:
+    """Run the HTTP(S) server. Refuses a database whose migrations are not current."""
+    import uvicorn
+
+    settings = settings_for(data_dir, database_url)
+    if (tls_cert is None) != (tls_key is None):
+        raise click.ClickException("--tls-cert and --tls-key go together")
+    try:
+        run(_check_ready(settings))
+    except LiaisonError as exc:
+        raise click.ClickException(exc.detail) from None
+    # Workers re-create the app from the environment; pass the options on that way.
+    os.environ["LIAISON_DATA_DIR"] = str(data_dir)
+    if database_url:
+        os.environ["LIAISON_DATABASE_URL"] = database_url
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"liaison serving on {scheme}://{host}:{port}")
+    uvicorn.run(
+        "service.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        workers=workers,
+        log_level="info",
+    )
+
+
+async def _check_ready(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        await ensure_current(engine)
+    finally:
+        await engine.dispose()
+    read_kek(settings)
+
+
+@main.command("dev-certs")
+@data_dir_option
+@click.option("--host", "hostnames", multiple=True, default=("localhost", "127.0.0.1", "::1"))
+def dev_certs(data_dir: Path, hostnames: tuple[str, ...]) -> None:
+    """Make a local CA and a server certificate in DATA_DIR/tls for HTTPS in development."""
+    certs = make_dev_certificates(data_dir / "tls", list(hostnames))
+    click.echo(f"CA to trust:   {certs.ca_cert}")
+    click.echo(f"server cert:   {certs.server_cert}")
+    click.echo(f"server key:    {certs.server_key}")
+
+
+@main.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Prefix: writes PREFIX.sign.jwk, PREFIX.enc.jwk and PREFIX.public.json.",
+)
+@click.option("--valid-days", type=int, default=None, help="Set not_after this many days ahead.")
+def keygen(out: Path, valid_days: int | None) -> None:
+    """Make an agency's Ed25519 signing and X25519 encryption key pairs as JWKs."""
+    from datetime import timedelta
+
+    signing, encryption = SigningPrivateKey.generate(), EncryptionPrivateKey.generate()
+    public: dict[str, list[dict[str, str]]] = {
+        "signing_keys": [signing.public.to_jwk()],
+        "encryption_keys": [encryption.public.to_jwk()],
+    }
+    if valid_days is not None:
+        not_after = (SystemClock().now() + timedelta(days=valid_days)).isoformat()
+        for jwk in (*public["signing_keys"], *public["encryption_keys"]):
+            jwk["not_after"] = not_after
+    write_private_jwk(Path(f"{out}.sign.jwk"), signing.to_jwk())
+    write_private_jwk(Path(f"{out}.enc.jwk"), encryption.to_jwk())
+    Path(f"{out}.public.json").write_text(json.dumps(public, indent=2) + "\n")
+    click.echo(f"signing kid {signing.kid} -> {out}.sign.jwk")
+    click.echo(f"encryption kid {encryption.kid} -> {out}.enc.jwk")
+    click.echo(f"public keys -> {out}.public.json")
+
+
+main.add_command(agency.agency)
+main.add_command(database.db)

@@ -1,0 +1,112 @@
+"""The typed client for Liaison's HTTP API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from service.client.signing import SignatureAuth
+from service.crypto import SigningPrivateKey
+
+
+class LiaisonAPIError(Exception):
+    """A non-2xx answer; ``problem`` is the RFC 9457 body when the server sent one."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        super().__init__(f"{status} {problem.get('type', '')}: {problem.get('detail') or problem.get('title', '')}")
+
+    @property
+    def type(self) -> str:
+        return str(self.problem.get("type", ""))
+
+
+def load_private_jwk(path: Path) -> SigningPrivateKey:
+    """Read a signing key file written by ``liaison init`` or ``liaison keygen``."""
+    data = json.loads(path.read_text())
+    if "signing" in data:  # keygen writes {"signing": JWK, "encryption": JWK}
+        data = data["signing"]
+    return SigningPrivateKey.from_jwk(data)
+
+
+class LiaisonClient:
+    """Signs every request with ``key``. ``verify`` is a CA bundle path (or True for the
+    system store); there is deliberately no way to switch certificate checks off."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: SigningPrivateKey,
+        *,
+        verify: str | Path | bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] | None = None,
+        timeout: float = 40.0,
+    ) -> None:
+        if verify is False:
+            raise ValueError("certificate verification cannot be disabled; pass a CA bundle")
+        verify_arg: Any = str(verify) if isinstance(verify, Path) else verify
+        if isinstance(verify_arg, str):
+            import ssl
+
+            verify_arg = ssl.create_default_context(cafile=verify_arg)
+        self.key = key
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            auth=SignatureAuth(key, clock),
+            verify=verify_arg,
+            transport=transport,
+            timeout=timeout,
+        )
+
+    async def __aenter__(self) -> LiaisonClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a signed request; return the response if 2xx, else raise LiaisonAPIError."""
+        response = await self._http.request(method, path, **kwargs)
+        if response.is_success:
+            return response
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"title": response.text[:200]}
+        raise LiaisonAPIError(response.status_code, problem if isinstance(problem, dict) else {})
+
+    async def broker(self) -> dict[str, Any]:
+        return dict((await self.request("GET", "/v1/broker")).json())
+
+    async def list_agencies(self) -> list[dict[str, Any]]:
+        return list((await self.request("GET", "/v1/agencies")).json()["agencies"])
+
+    async def get_agency(self, agency_id: str) -> dict[str, Any]:
+        return dict((await self.request("GET", f"/v1/agencies/{agency_id}")).json())
+
+    async def register_agency(self, agency: dict[str, Any]) -> dict[str, Any]:
+        return dict((await self.request("POST", "/v1/agencies", json=agency)).json())
+
+    async def add_key(self, agency_id: str, jwk: dict[str, Any]) -> dict[str, Any]:
+        return dict((await self.request("POST", f"/v1/agencies/{agency_id}/keys", json=jwk)).json())
+
+    async def revoke_key(self, agency_id: str, kid: str, reason: str | None = None) -> dict[str, Any]:
+        body = {"reason": reason} if reason else None
+        path = f"/v1/agencies/{agency_id}/keys/{kid}/revoke"
+        return dict((await self.request("POST", path, json=body)).json())

@@ -1,0 +1,19 @@
+"""Every mapped table, imported in one place so that Alembic and tests see the full metadata."""
+
+from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
+from service.auth.models import SeenNonce
+from service.broker.models import BrokerKey
+from service.db.base import Base
+from service.registry.models import Principal, PrincipalKey
+
+__all__ = [
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AuditNode",
+    "Base",
+    "BrokerKey",
+    "PendingEntry",
+    "Principal",
+    "PrincipalKey",
+    "SeenNonce",
+]

@@ -1,0 +1,79 @@
+"""Domain errors. They carry no HTTP: ``service.api.problems`` maps each type to a response."""
+
+from __future__ import annotations
+
+
+class LiaisonError(Exception):
+    """Base of every error the domain raises on purpose. ``detail`` is safe to show the caller."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(LiaisonError):
+    pass
+
+
+class Conflict(LiaisonError):
+    pass
+
+
+class InvalidInput(LiaisonError):
+    """Well-formed but semantically unacceptable input."""
+
+
+class MalformedInput(LiaisonError):
+    """Input that cannot be parsed at all."""
+
+
+class PayloadTooLarge(LiaisonError):
+    pass
+
+
+class Forbidden(LiaisonError):
+    """The caller is authenticated but lacks the role or relationship the action needs."""
+
+
+class AuthenticationFailed(LiaisonError):
+    """Base of request-authentication failures; subclasses say which rule was broken."""
+
+
+class UnsignedRequest(AuthenticationFailed):
+    pass
+
+
+class InvalidSignature(AuthenticationFailed):
+    pass
+
+
+class UnsupportedAlgorithm(AuthenticationFailed):
+    pass
+
+
+class MissingComponent(AuthenticationFailed):
+    pass
+
+
+class UnknownKey(AuthenticationFailed):
+    pass
+
+
+class KeyNotValid(AuthenticationFailed):
+    """Key revoked or outside its validity window."""
+
+
+class StaleSignature(AuthenticationFailed):
+    """``created`` too far from the server clock."""
+
+
+class ReplayedRequest(AuthenticationFailed):
+    pass
+
+
+class DigestMismatch(AuthenticationFailed):
+    pass
+
+
+class NotReady(LiaisonError):
+    """The service cannot serve yet (database unreachable, migrations not current)."""
