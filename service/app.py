@@ -80,5 +80,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
 
 def create_app_from_environment() -> FastAPI:
-    """Factory for ``uvicorn --factory``: settings from ``LIAISON_*`` (used by ``liaison serve``)."""
+    """Factory for ``uvicorn --factory``: settings from ``LIAISON_*`` (``liaison serve``)."""
     return create_app(Settings())

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
         if self.env == "production":
             missing = [
                 name
-                for name, value in (("LIAISON_KEK", self.kek), ("LIAISON_DATABASE_URL", self.database_url))
+                for name, value in (
+                    ("LIAISON_KEK", self.kek),
+                    ("LIAISON_DATABASE_URL", self.database_url),
+                )
                 if value is None
             ]
             if missing:

@@ -54,6 +54,9 @@ class BodyLimitMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
-            413, "payload-too-large", "Request body too large", f"the limit is {self.max_bytes} bytes"
+            413,
+            "payload-too-large",
+            "Request body too large",
+            f"the limit is {self.max_bytes} bytes",
         )
         await response(scope, receive, send)

@@ -25,7 +25,11 @@ PROBLEMS: dict[type[errors.LiaisonError], tuple[int, str, str]] = {
     errors.UnsignedRequest: (401, "unsigned-request", "Request is not signed"),
     errors.InvalidSignature: (401, "invalid-signature", "Request signature is invalid"),
     errors.UnsupportedAlgorithm: (401, "unsupported-algorithm", "Signature algorithm not accepted"),
-    errors.MissingComponent: (401, "missing-component", "Signature does not cover a required component"),
+    errors.MissingComponent: (
+        401,
+        "missing-component",
+        "Signature does not cover a required component",
+    ),
     errors.UnknownKey: (401, "unknown-key", "Signing key is not registered"),
     errors.KeyNotValid: (401, "key-not-valid", "Signing key is revoked or outside its validity"),
     errors.StaleSignature: (401, "stale-signature", "Signature created too far from server time"),
@@ -60,7 +64,7 @@ def problem_response(
 def response_for(error: errors.LiaisonError) -> JSONResponse:
     for cls in type(error).__mro__:
         if cls in PROBLEMS:
-            status, slug, title = PROBLEMS[cls]  # type: ignore[index]
+            status, slug, title = PROBLEMS[cls]
             return problem_response(status, slug, title, error.detail)
     return problem_response(500, "internal-error", "Internal error")
 
@@ -74,7 +78,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = list(exc.errors())
     if any(p.get("type") == "json_invalid" for p in problems):
-        return problem_response(400, "malformed-body", "Request body cannot be parsed", "invalid JSON")
+        return problem_response(
+            400, "malformed-body", "Request body cannot be parsed", "invalid JSON"
+        )
     fields = [
         {"location": [str(part) for part in p.get("loc", ())], "message": str(p.get("msg", ""))}
         for p in problems

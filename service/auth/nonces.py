@@ -22,7 +22,7 @@ class NonceRepository:
         second inserter waits for the first transaction and then sees the conflict.
         """
         values = {"keyid": keyid, "nonce": nonce, "seen_at": now}
-        dialect = self._session.bind.dialect.name
+        dialect = self._session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(SeenNonce).values(values).on_conflict_do_nothing()
         result = await self._session.execute(statement)

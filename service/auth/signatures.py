@@ -79,10 +79,10 @@ def parse_signature_params(request: UnverifiedRequest) -> UnverifiedSignaturePar
     if raw_input is None or raw_signature is None:
         raise InvalidSignature("Signature-Input and Signature must both be present")
     try:
-        parsed: dict[str, Any] = http_sf.parse(raw_input.encode("latin-1"), tltype="dictionary")
+        parsed: Any = http_sf.parse(raw_input.encode("latin-1"), tltype="dictionary")
     except Exception:  # http_sf raises plain ValueError and friends on malformed input
         raise InvalidSignature("Signature-Input is not a structured-field dictionary") from None
-    member = parsed.get(LABEL)
+    member = parsed.get(LABEL) if isinstance(parsed, dict) else None
     if member is None:
         raise UnsignedRequest(f"Signature-Input has no {LABEL!r} signature")
     inner, params = member
@@ -129,7 +129,7 @@ def check_freshness(params: UnverifiedSignatureParams, now: datetime, skew: time
         )
 
 
-class _OneKeyResolver(HTTPSignatureKeyResolver):  # type: ignore[misc]
+class _OneKeyResolver(HTTPSignatureKeyResolver):
     def __init__(self, key: SigningPublicKey) -> None:
         self._key = key
 
@@ -142,7 +142,7 @@ class _OneKeyResolver(HTTPSignatureKeyResolver):  # type: ignore[misc]
         raise NotImplementedError
 
 
-class _Verifier(HTTPMessageVerifier):  # type: ignore[misc]
+class _Verifier(HTTPMessageVerifier):
     # Freshness is checked by check_freshness against the injectable clock, so the library's
     # own wall-clock check must never be the one that decides.
     max_clock_skew = timedelta(days=365 * 100)

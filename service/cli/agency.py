@@ -76,7 +76,9 @@ def add(
 def list_(url: str, key_file: Path, ca: Path | None) -> None:
     """List registered principals."""
     for item in run(_call(url, key_file, ca, "list_agencies")):
-        click.echo(f"{item['id']:<24} {item['country']:<3} {','.join(item['roles']):<20} {item['name']}")
+        click.echo(
+            f"{item['id']:<24} {item['country']:<3} {','.join(item['roles']):<20} {item['name']}"
+        )
 
 
 @agency.command("show")

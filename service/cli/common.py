@@ -65,7 +65,9 @@ def read_signing_key(path: Path) -> SigningPrivateKey:
 
 
 client_options = [
-    click.option("--url", envvar="LIAISON_URL", default="https://localhost:8443", show_default=True),
+    click.option(
+        "--url", envvar="LIAISON_URL", default="https://localhost:8443", show_default=True
+    ),
     click.option(
         "--key",
         "key_file",

@@ -33,7 +33,9 @@ def main() -> None:
     """Liaison: a broker for signed, policy-gated, audited alert sharing between agencies."""
 
 
-async def _bootstrap(settings: Settings, kek: bytes, admin_id: str, country: str) -> SigningPrivateKey:
+async def _bootstrap(
+    settings: Settings, kek: bytes, admin_id: str, country: str
+) -> SigningPrivateKey:
     engine = make_engine(settings.resolved_database_url)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
@@ -74,7 +76,9 @@ def init(data_dir: Path, database_url: str | None, admin_id: str, country: str) 
     click.echo(f"initialised {data_dir}")
     click.echo(f"  database   {settings.resolved_database_url}")
     click.echo(f"  admin      {admin_id} (kid {admin_key.kid}), private key in {admin_file}")
-    click.echo(f"next: liaison dev-certs --data-dir {data_dir} && liaison serve --data-dir {data_dir}")
+    click.echo(
+        f"next: liaison dev-certs --data-dir {data_dir} && liaison serve --data-dir {data_dir}"
+    )
 
 
 @main.command()
@@ -169,6 +173,34 @@ def keygen(out: Path, valid_days: int | None) -> None:
     click.echo(f"signing kid {signing.kid} -> {out}.sign.jwk")
     click.echo(f"encryption kid {encryption.kid} -> {out}.enc.jwk")
     click.echo(f"public keys -> {out}.public.json")
+
+
+@main.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8443, show_default=True, type=int)
+@click.pass_context
+def dev(context: click.Context, data_dir: Path, host: str, port: int) -> None:
+    """Development server in one step: init and dev-certs if needed, then HTTPS on SQLite."""
+    if not (data_dir / "admin.jwk").exists():
+        context.invoke(init, data_dir=data_dir, database_url=None, admin_id="admin", country="ZZ")
+    tls = data_dir / "tls"
+    if not (tls / "ca.pem").exists():
+        context.invoke(dev_certs, data_dir=data_dir, hostnames=("localhost", "127.0.0.1", "::1"))
+    click.echo(
+        f"try: liaison agency list --url https://localhost:{port} "
+        f"--key {data_dir / 'admin.jwk'} --ca {tls / 'ca.pem'}"
+    )
+    context.invoke(
+        serve,
+        data_dir=data_dir,
+        database_url=None,
+        host=host,
+        port=port,
+        tls_cert=str(tls / "server.pem"),
+        tls_key=str(tls / "server-key.pem"),
+        workers=1,
+    )
 
 
 main.add_command(agency.agency)

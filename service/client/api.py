@@ -21,7 +21,10 @@ class LiaisonAPIError(Exception):
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
         self.status = status
         self.problem = problem
-        super().__init__(f"{status} {problem.get('type', '')}: {problem.get('detail') or problem.get('title', '')}")
+        super().__init__(
+            f"{status} {problem.get('type', '')}: "
+            f"{problem.get('detail') or problem.get('title', '')}"
+        )
 
     @property
     def type(self) -> str:
@@ -106,7 +109,9 @@ class LiaisonClient:
     async def add_key(self, agency_id: str, jwk: dict[str, Any]) -> dict[str, Any]:
         return dict((await self.request("POST", f"/v1/agencies/{agency_id}/keys", json=jwk)).json())
 
-    async def revoke_key(self, agency_id: str, kid: str, reason: str | None = None) -> dict[str, Any]:
+    async def revoke_key(
+        self, agency_id: str, kid: str, reason: str | None = None
+    ) -> dict[str, Any]:
         body = {"reason": reason} if reason else None
         path = f"/v1/agencies/{agency_id}/keys/{kid}/revoke"
         return dict((await self.request("POST", path, json=body)).json())

@@ -18,7 +18,7 @@ NONCE_BYTES = 24
 COMPONENTS = ("@method", "@authority", "@path", "@query")
 
 
-class _PrivateKeyResolver(HTTPSignatureKeyResolver):  # type: ignore[misc]
+class _PrivateKeyResolver(HTTPSignatureKeyResolver):
     def __init__(self, key: SigningPrivateKey) -> None:
         self._key = key
 
@@ -61,9 +61,7 @@ class SignatureAuth(httpx.Auth):
 
     requires_request_body = True
 
-    def __init__(
-        self, key: SigningPrivateKey, clock: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, key: SigningPrivateKey, clock: Callable[[], datetime] | None = None) -> None:
         self._key = key
         self._clock = clock
 

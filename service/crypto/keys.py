@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from service.crypto.encoding import b64url_decode, b64url_encode
@@ -20,7 +20,9 @@ _RAW_KEY_LENGTH = 32
 
 def jwk_thumbprint(crv: str, x: str) -> str:
     """RFC 7638 thumbprint (SHA-256, base64url) of an OKP public key."""
-    canonical = json.dumps({"crv": crv, "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps(
+        {"crv": crv, "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True
+    )
     return b64url_encode(hashlib.sha256(canonical.encode()).digest())
 
 

@@ -86,7 +86,10 @@ class RegistryService:
         return agency_view(principal)
 
     async def register(self, actor: AuthenticatedPrincipal, request: AgencyCreate) -> Agency:
-        """Register a principal with its keys; admin only. Raises Forbidden, Conflict, InvalidInput."""
+        """Register a principal with its keys; admin only.
+
+        Raises Forbidden, Conflict or InvalidInput.
+        """
         actor.require_role("admin")
         if await self.repository.get_principal(request.id) is not None:
             raise Conflict(f"principal {request.id!r} already exists")
@@ -143,7 +146,9 @@ class RegistryService:
             raise Conflict(f"key {kid!r} was already revoked")
         if key.use == "sig" and not actor.has_role("admin"):
             others = [
-                k for k in principal.keys if k.use == "sig" and k is not key and k.is_valid_at(self.now)
+                k
+                for k in principal.keys
+                if k.use == "sig" and k is not key and k.is_valid_at(self.now)
             ]
             if not others:
                 raise Conflict("refusing to revoke the last valid signing key; add another first")
