@@ -30,7 +30,7 @@ async def test_health_and_ready(plain: httpx.AsyncClient) -> None:
 async def test_broker_identity(plain: httpx.AsyncClient, settings: Settings) -> None:
     identity = (await plain.get("/v1/broker")).json()
     assert identity["origin"] == settings.origin
-    name, keyid_hex, key_b64 = identity["checkpoint_vkey"].split("+")
+    name, keyid_hex, key_b64 = identity["checkpoint_vkey"].split("+", 2)
     assert name == settings.origin and len(keyid_hex) == 8 and key_b64
     assert identity["kb_key"]["crv"] == "Ed25519" and "d" not in identity["kb_key"]
 
