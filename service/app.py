@@ -14,6 +14,8 @@ from service import __version__
 from service.api import operations, problems
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import Metrics, MetricsMiddleware
+from service.audit import routes as audit_routes
+from service.audit.integrator import Integrator
 from service.auth.nonces import NonceRepository
 from service.broker.keys import load_broker_keys, read_kek
 from service.clock import Clock, SystemClock
@@ -59,7 +61,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             kek = read_kek(settings)
             async with runtime.sessionmaker() as session:
                 runtime.broker_keys = await load_broker_keys(session, kek)
-            tasks = [asyncio.create_task(_sweep_nonces(runtime), name="nonce-sweep")]
+            runtime.integrator = Integrator(
+                runtime.sessionmaker, runtime.checkpoint_signer(), runtime.clock
+            )
+            await runtime.integrator.drain()
+            tasks = [
+                asyncio.create_task(_sweep_nonces(runtime), name="nonce-sweep"),
+                asyncio.create_task(runtime.integrator.run(), name="audit-integrator"),
+            ]
             try:
                 yield
             finally:
@@ -74,6 +83,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(operations.router)
     app.include_router(registry_routes.router)
+    app.include_router(audit_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.api.metrics import Metrics
+from service.audit.integrator import Integrator
 from service.audit.note import NoteSigner
 from service.broker.keys import BrokerKeys
 from service.clock import Clock
@@ -22,10 +23,16 @@ class Runtime:
     clock: Clock
     metrics: Metrics = field(default_factory=Metrics)
     broker_keys: BrokerKeys | None = None
+    integrator: Integrator | None = None
 
     def require_broker_keys(self) -> BrokerKeys:
         """The broker keys; raises NotReady before start-up has loaded them."""
         return _require(self.broker_keys)
+
+    def audit_appended(self) -> None:
+        """Tell this process's integrator that a committed transaction queued entries."""
+        if self.integrator is not None:
+            self.integrator.wake.set()
 
     def checkpoint_signer(self) -> NoteSigner:
         """The signer of checkpoints: the checkpoint key under the log's origin as key name."""

@@ -250,10 +250,25 @@ def register(admin: LiaisonClient, client_for: ClientFactory) -> Callable[..., A
     return make
 
 
-async def table_snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, for asserting that a rejected request changed nothing."""
+async def settle(app: FastAPI) -> None:
+    """Wait until every committed audit entry is integrated (whoever integrates it)."""
+    integrator = app.state.runtime.integrator
+    assert integrator is not None
+    await integrator.drain(wait=True)
+
+
+async def table_snapshot(
+    engine: AsyncEngine, app: FastAPI | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, for asserting that a rejected request changed nothing.
+
+    With ``app``, the audit queue is settled first so that background integration cannot
+    move rows between the two snapshots being compared.
+    """
     from service.db.models import Base
 
+    if app is not None:
+        await settle(app)
     snapshot: dict[str, list[tuple[Any, ...]]] = {}
     async with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.audit.log import APPENDED
 from service.auth.authenticate import authenticate
 from service.auth.principal import AuthenticatedPrincipal
 from service.auth.signatures import UnverifiedRequest
@@ -27,8 +28,11 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 async def _session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the endpoint returns, before the response is
     sent (``scope="function"``), rolled back if anything raises."""
-    async with runtime.sessionmaker() as session, session.begin():
-        yield session
+    async with runtime.sessionmaker() as session:
+        async with session.begin():
+            yield session
+        if session.info.pop(APPENDED, False):
+            runtime.audit_appended()
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]

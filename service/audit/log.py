@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import PendingEntry
 
+# Session flag: this transaction queued entries (the integrator is woken after commit).
+APPENDED = "liaison.audit.appended"
 # Members every entry carries, filled in by the log itself; callers may not set them.
 RESERVED_FIELDS = frozenset({"index", "time", "event", "actor"})
 
@@ -52,4 +54,5 @@ class AuditLog:
             raise ValueError(f"audit fields may not set {sorted(clash)}")
         payload = {"time": rfc3339(self._now), "event": event, "actor": actor, **fields}
         self._session.add(PendingEntry(payload=payload, enqueued_at=self._now))
+        self._session.info[APPENDED] = True
         await self._session.flush()

@@ -6,7 +6,7 @@ Each case checks the status, the problem type and that no row of any table chang
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,17 +24,22 @@ from service.crypto import SigningPrivateKey, b64url_encode
 from service.settings import Settings
 from tests.conftest import Party, Template, table_snapshot
 
-Send = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+class Send:
+    """Sends raw requests to one app; knows the app so snapshots can settle its audit queue."""
+
+    def __init__(self, app: FastAPI, raw: httpx.AsyncClient) -> None:
+        self.app = app
+        self._raw = raw
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        return await self._raw.send(request)
 
 
 @pytest.fixture
-async def send(app: FastAPI) -> Any:
+async def send(app: FastAPI) -> AsyncIterator[Send]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as raw:
-
-        async def go(request: httpx.Request) -> httpx.Response:
-            return await raw.send(request)
-
-        yield go
+        yield Send(app, raw)
 
 
 def signed(
@@ -55,14 +60,15 @@ def signed(
 async def assert_rejected(
     engine: AsyncEngine, send: Send, request: httpx.Request, status: int, slug: str
 ) -> dict[str, Any]:
-    before = await table_snapshot(engine)
+    app = send.app
+    before = await table_snapshot(engine, app)
     response = await send(request)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["type"] == problem_type(slug)
     assert problem["status"] == status
-    assert await table_snapshot(engine) == before
+    assert await table_snapshot(engine, app) == before
     return dict(problem)
 
 
@@ -181,7 +187,7 @@ async def test_replayed_nonce_after_restart(
         restarted.router.lifespan_context(restarted),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=restarted)) as raw,
     ):
-        await assert_rejected(engine, raw.send, request, 401, "replayed-request")
+        await assert_rejected(engine, Send(restarted, raw), request, 401, "replayed-request")
 
 
 async def test_same_nonce_with_another_key_is_not_a_replay(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.api.problems import problem_type
 from service.client import LiaisonAPIError, LiaisonClient
 from service.crypto import EncryptionPrivateKey, SigningPrivateKey
-from tests.conftest import ClientFactory, Party, table_snapshot
+from tests.conftest import ClientFactory, Party, settle, table_snapshot
 
 
 def agency_body(agency_id: str, **overrides: Any) -> dict[str, Any]:
@@ -45,16 +47,26 @@ async def test_register_and_read_back(admin: LiaisonClient) -> None:
     assert [a["id"] for a in await admin.list_agencies()] == ["admin", "fr-police"]
 
 
-async def test_registration_is_audited(admin: LiaisonClient, engine: AsyncEngine) -> None:
-    await admin.register_agency(agency_body("fr-police"))
+async def test_registry_changes_are_audited(
+    admin: LiaisonClient, engine: AsyncEngine, app: FastAPI
+) -> None:
+    body = agency_body("fr-police")
+    await admin.register_agency(body)
+    await admin.revoke_key("fr-police", body["signing_keys"][0]["kid"], "test")
+    await settle(app)
     async with engine.connect() as connection:
-        rows = (await connection.execute(text("SELECT payload FROM audit_pending"))).all()
-    events = [
-        row[0] if isinstance(row[0], dict) else __import__("json").loads(row[0]) for row in rows
+        rows = (await connection.execute(text("SELECT leaf FROM audit_entries ORDER BY idx"))).all()
+    entries = [json.loads(row[0]) for row in rows]
+    fr = [e for e in entries if e.get("principal") == "fr-police"]
+    assert [e["event"] for e in fr] == [
+        "principal.registered",
+        "key.added",
+        "key.added",
+        "key.revoked",
     ]
-    fr = [e for e in events if e.get("principal") == "fr-police"]
-    assert [e["event"] for e in fr] == ["principal.registered", "key.added", "key.added"]
     assert all(e["actor"] == "admin" for e in fr)
+    assert fr[1]["kid"] == body["signing_keys"][0]["kid"]
+    assert [e["index"] for e in entries] == list(range(len(entries)))
 
 
 @pytest.mark.parametrize(
@@ -73,14 +85,18 @@ async def test_registration_is_audited(admin: LiaisonClient, engine: AsyncEngine
     ],
 )
 async def test_invalid_registration_is_rejected_and_changes_nothing(
-    admin: LiaisonClient, engine: AsyncEngine, overrides: dict[str, Any], reason: str
+    admin: LiaisonClient,
+    engine: AsyncEngine,
+    app: FastAPI,
+    overrides: dict[str, Any],
+    reason: str,
 ) -> None:
-    before = await table_snapshot(engine)
+    before = await table_snapshot(engine, app)
     with pytest.raises(LiaisonAPIError) as caught:
         await admin.register_agency(agency_body("fr-police", **overrides))
     assert caught.value.status == 422, reason
     assert caught.value.type == problem_type("validation-failed")
-    after = await table_snapshot(engine)
+    after = await table_snapshot(engine, app)
     after.pop("seen_nonces"), before.pop("seen_nonces")
     assert after == before
 

@@ -1,0 +1,125 @@
+"""The integrator: the one writer that turns queued entries into leaves, nodes and checkpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.audit.merkle import Frontier, complete_subtrees, leaf_hash
+from service.audit.note import Checkpoint, NoteSigner, sign_checkpoint
+from service.audit.repository import AuditRepository
+from service.clock import Clock
+
+logger = logging.getLogger("liaison.audit")
+BATCH_SIZE = 5000
+POLL_SECONDS = 0.5
+
+
+def leaf_bytes(payload: dict[str, Any], index: int) -> bytes:
+    """The exact bytes of a leaf: canonical JSON (sorted keys, no whitespace, UTF-8)."""
+    document = {**payload, "index": index}
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _optional_str(payload: dict[str, Any], name: str) -> str | None:
+    value = payload.get(name)
+    return value if isinstance(value, str) else None
+
+
+@dataclass
+class Integrator:
+    """Integrates the queue in batches; safe to run in every process at once.
+
+    Each batch is one transaction holding the integrator lock: it reads the latest
+    checkpoint's size and the frontier (O(log n) node reads), assigns the next dense indices
+    to the oldest queued entries, stores their leaves and every newly completed subtree hash,
+    signs a checkpoint of the new size and dequeues exactly the entries it integrated. A
+    process that cannot take the lock does nothing: its entries are integrated by the holder.
+    """
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    signer: NoteSigner
+    clock: Clock
+    batch_size: int = BATCH_SIZE
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def integrate_once(self, *, wait: bool = False) -> int:
+        """Integrate up to ``batch_size`` queued entries; return how many were integrated.
+
+        With ``wait``, block until another process's integration finishes instead of leaving
+        the work to it.
+        """
+        async with self.sessionmaker() as session, session.begin():
+            repository = AuditRepository(session)
+            if not await repository.take_integrator_lock(wait=wait):
+                return 0
+            latest = await repository.latest_checkpoint()
+            pending = await repository.pending(self.batch_size)
+            if latest is not None and not pending:
+                return 0
+            size = latest.size if latest is not None else 0
+            frontier = Frontier.from_stored(
+                size, await repository.nodes(complete_subtrees(0, size))
+            )
+            entries: list[dict[str, Any]] = []
+            nodes = []
+            for offset, row in enumerate(pending):
+                index = size + offset
+                payload = dict(row.payload)
+                data = leaf_bytes(payload, index)
+                nodes.extend(frontier.append(leaf_hash(data)))
+                entries.append(
+                    {
+                        "idx": index,
+                        "leaf": data,
+                        "time": datetime.fromisoformat(payload["time"]),
+                        "event": payload["event"],
+                        "actor": payload["actor"],
+                        "alert_id": _optional_str(payload, "alert_id"),
+                        "partner": _optional_str(payload, "partner"),
+                        "principal": _optional_str(payload, "principal"),
+                    }
+                )
+            checkpoint = Checkpoint(self.signer.name, frontier.size, frontier.root())
+            note = sign_checkpoint(checkpoint, self.signer)
+            await repository.store_integrated(
+                entries,
+                nodes,
+                {
+                    "size": frontier.size,
+                    "root": frontier.root(),
+                    "note": note,
+                    "signed_at": self.clock.now(),
+                },
+                [row.id for row in pending],
+            )
+            return len(pending)
+
+    async def drain(self, *, wait: bool = False) -> int:
+        """Integrate until the queue is empty; return the count.
+
+        With ``wait``, the queue is empty on return (of everything committed before the call),
+        whoever integrated it.
+        """
+        total = 0
+        while (count := await self.integrate_once(wait=wait)) > 0:
+            total += count
+        return total
+
+    async def run(self) -> None:
+        """Integrate forever: on every wake-up and at least every POLL_SECONDS."""
+        while True:
+            try:
+                await self.drain()
+            except Exception:
+                logger.exception("audit integration failed; retrying")
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=POLL_SECONDS)

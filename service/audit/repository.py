@@ -1,0 +1,141 @@
+"""All SQL of the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.audit.merkle import NodeAddress
+from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
+
+# An arbitrary constant: the PostgreSQL advisory lock that elects the one integrator.
+INTEGRATOR_LOCK_KEY = 0x4C49_4149_534F_4E01 - (1 << 63)
+# Parameters per statement stay well under SQLite's and asyncpg's limits.
+_CHUNK = 500
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def dialect(self) -> str:
+        return self._session.get_bind().dialect.name
+
+    async def take_integrator_lock(self, *, wait: bool) -> bool:
+        """Take the integrator lock for this transaction; False if another process holds it
+        and ``wait`` is false.
+
+        On SQLite the transaction's own write lock (BEGIN IMMEDIATE) already excludes every
+        other writer, so there is nothing more to take.
+        """
+        if self.dialect != "postgresql":
+            return True
+        if wait:
+            await self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": INTEGRATOR_LOCK_KEY}
+            )
+            return True
+        statement = text("SELECT pg_try_advisory_xact_lock(:key)")
+        return bool(await self._session.scalar(statement, {"key": INTEGRATOR_LOCK_KEY}))
+
+    async def latest_checkpoint(self) -> AuditCheckpoint | None:
+        statement = select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)
+        return (await self._session.scalars(statement)).first()
+
+    async def checkpoint(self, size: int) -> AuditCheckpoint | None:
+        return await self._session.get(AuditCheckpoint, size)
+
+    async def nodes(self, addresses: Iterable[NodeAddress]) -> dict[NodeAddress, bytes]:
+        """The stored hashes of ``addresses``, in as few queries as the parameter limit allows."""
+        wanted = sorted(set(addresses))
+        found: dict[NodeAddress, bytes] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            keys = [(a.level, a.index) for a in chunk]
+            statement = select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
+                tuple_(AuditNode.level, AuditNode.idx).in_(keys)
+            )
+            for level, index, value in (await self._session.execute(statement)).all():
+                found[NodeAddress(level, index)] = value
+        return found
+
+    async def pending(self, limit: int) -> Sequence[PendingEntry]:
+        statement = select(PendingEntry).order_by(PendingEntry.id).limit(limit)
+        return (await self._session.scalars(statement)).all()
+
+    async def has_pending(self) -> bool:
+        return (await self._session.scalar(select(PendingEntry.id).limit(1))) is not None
+
+    async def store_integrated(
+        self,
+        entries: list[dict[str, Any]],
+        nodes: list[tuple[NodeAddress, bytes]],
+        checkpoint: dict[str, Any],
+        integrated_ids: list[int],
+    ) -> None:
+        """Insert a batch's entries, node hashes and checkpoint, and dequeue its pending rows."""
+        for start in range(0, len(entries), _CHUNK):
+            await self._session.execute(insert(AuditEntry), entries[start : start + _CHUNK])
+        node_rows = [{"level": a.level, "idx": a.index, "hash": h} for a, h in nodes]
+        for start in range(0, len(node_rows), _CHUNK):
+            await self._session.execute(insert(AuditNode), node_rows[start : start + _CHUNK])
+        await self._session.execute(insert(AuditCheckpoint), [checkpoint])
+        for start in range(0, len(integrated_ids), _CHUNK):
+            ids = integrated_ids[start : start + _CHUNK]
+            await self._session.execute(delete(PendingEntry).where(PendingEntry.id.in_(ids)))
+
+    async def entries(self, start: int, end: int) -> Sequence[AuditEntry]:
+        statement = (
+            select(AuditEntry)
+            .where(AuditEntry.idx >= start, AuditEntry.idx < end)
+            .order_by(AuditEntry.idx)
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def entry(self, index: int) -> AuditEntry | None:
+        return await self._session.get(AuditEntry, index)
+
+    async def search(
+        self,
+        *,
+        alert_id: str | None,
+        partner: str | None,
+        event: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        after: int | None,
+        limit: int,
+        naming: str | None,
+    ) -> Sequence[AuditEntry]:
+        """Entries matching every given filter, in index order, after index ``after``.
+
+        ``naming`` restricts to entries that name that principal (as actor, partner or
+        principal): what an agency may see.
+        """
+        statement = select(AuditEntry).order_by(AuditEntry.idx).limit(limit)
+        if alert_id is not None:
+            statement = statement.where(AuditEntry.alert_id == alert_id)
+        if partner is not None:
+            statement = statement.where(AuditEntry.partner == partner)
+        if event is not None:
+            statement = statement.where(AuditEntry.event == event)
+        if since is not None:
+            statement = statement.where(AuditEntry.time >= since)
+        if until is not None:
+            statement = statement.where(AuditEntry.time < until)
+        if after is not None:
+            statement = statement.where(AuditEntry.idx > after)
+        if naming is not None:
+            statement = statement.where(
+                or_(
+                    AuditEntry.actor == naming,
+                    AuditEntry.partner == naming,
+                    AuditEntry.principal == naming,
+                )
+            )
+        return (await self._session.scalars(statement)).all()
