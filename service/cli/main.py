@@ -104,6 +104,8 @@ def serve(
     settings = settings_for(data_dir, database_url)
     if (tls_cert is None) != (tls_key is None):
         raise click.ClickException("--tls-cert and --tls-key go together")
+    if database_url is None and not data_dir.is_dir():
+        raise click.ClickException(f"no data directory {data_dir}: run `liaison init` first")
     try:
         run(_check_ready(settings))
     except LiaisonError as exc:
