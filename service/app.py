@@ -5,28 +5,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from fastapi import FastAPI
 
 from service import __version__
+from service.alerts import routes as alert_routes
+from service.alerts.actions import AlertActions
+from service.alerts.notify import listen
+from service.alerts.repository import AlertRepository
 from service.api import operations, problems
+from service.api.dependencies import transaction
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import Metrics, MetricsMiddleware
 from service.audit import routes as audit_routes
 from service.audit.integrator import Integrator
+from service.audit.log import AuditLog
 from service.auth.nonces import NonceRepository
 from service.broker.keys import load_broker_keys, read_kek
 from service.clock import Clock, SystemClock
 from service.db.engine import make_engine, make_sessionmaker
 from service.db.migrations import ensure_current
+from service.policy import routes as policy_routes
 from service.registry import routes as registry_routes
 from service.runtime import Runtime
 from service.settings import Settings
 
 logger = logging.getLogger("liaison")
 NONCE_SWEEP_SECONDS = 60
+EXPIRY_SECONDS = 5
 
 
 async def _sweep_nonces(runtime: Runtime) -> None:
@@ -39,6 +48,41 @@ async def _sweep_nonces(runtime: Runtime) -> None:
                 await NonceRepository(session).forget_before(runtime.clock.now() - horizon)
         except Exception:
             logger.exception("nonce sweep failed; will retry")
+
+
+async def _expire_alerts(runtime: Runtime) -> None:
+    """Expire alerts whose ``exp`` has passed, every EXPIRY_SECONDS."""
+    while True:
+        await asyncio.sleep(EXPIRY_SECONDS)
+        try:
+            await expire_due(runtime)
+        except Exception:
+            logger.exception("alert expiry failed; will retry")
+
+
+async def expire_due(runtime: Runtime) -> list[str]:
+    """One expiry pass at the runtime clock's now; returns the expired alert ids."""
+    now = runtime.clock.now()
+    async with transaction(runtime) as session:
+        actions = AlertActions(
+            AlertRepository(session), AuditLog(session, now), runtime.require_policy(), now
+        )
+        return await actions.expire_due()
+
+
+def _reload_on_sighup(runtime: Runtime) -> None:
+    """SIGHUP reloads the policy files; a broken set is logged and the old one stays."""
+
+    async def reload() -> None:
+        try:
+            version = await runtime.reload_policy()
+            logger.info("policy set %s loaded on SIGHUP", version)
+        except Exception:
+            logger.exception("policy reload on SIGHUP failed; the previous set stays in force")
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload()))
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -64,11 +108,21 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             runtime.integrator = Integrator(
                 runtime.sessionmaker, runtime.checkpoint_signer(), runtime.clock
             )
+            await runtime.reload_policy()
             await runtime.integrator.drain()
             tasks = [
                 asyncio.create_task(_sweep_nonces(runtime), name="nonce-sweep"),
                 asyncio.create_task(runtime.integrator.run(), name="audit-integrator"),
+                asyncio.create_task(_expire_alerts(runtime), name="alert-expiry"),
             ]
+            if engine.dialect.name == "postgresql":
+                tasks.append(
+                    asyncio.create_task(
+                        listen(settings.resolved_database_url, runtime.notifier),
+                        name="feed-listener",
+                    )
+                )
+            _reload_on_sighup(runtime)
             try:
                 yield
             finally:
@@ -84,6 +138,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(registry_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(alert_routes.router)
+    app.include_router(policy_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

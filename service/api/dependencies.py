@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -9,7 +10,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.audit.log import APPENDED
 from service.auth.authenticate import authenticate
 from service.auth.principal import AuthenticatedPrincipal
 from service.auth.signatures import UnverifiedRequest
@@ -25,14 +25,21 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def _session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the endpoint returns, before the response is
-    sent (``scope="function"``), rolled back if anything raises."""
+@contextlib.asynccontextmanager
+async def transaction(runtime: Runtime) -> AsyncIterator[AsyncSession]:
+    """A session in one transaction; after it commits, wake whoever its writes concern
+    (the audit integrator, long-polling feeds)."""
     async with runtime.sessionmaker() as session:
         async with session.begin():
             yield session
-        if session.info.pop(APPENDED, False):
-            runtime.audit_appended()
+        runtime.after_commit(session.info)
+
+
+async def _session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint returns, before the response is
+    sent (``scope="function"``), rolled back if anything raises."""
+    async with transaction(runtime) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
@@ -68,3 +75,17 @@ async def _principal(
 
 
 PrincipalDep = Annotated[AuthenticatedPrincipal, Depends(_principal)]
+
+
+async def _principal_own_transaction(
+    request: Request, runtime: RuntimeDep, now: NowDep
+) -> AuthenticatedPrincipal:
+    """Authenticate in a short transaction of its own, committed at once: for long-polling
+    endpoints, which must not hold a transaction (and SQLite's write lock) while they wait."""
+    body = await request.body()
+    skew = timedelta(seconds=runtime.settings.signature_skew_seconds)
+    async with transaction(runtime) as session:
+        return await authenticate(session, unverified_request(request, body), now, skew)
+
+
+StandalonePrincipalDep = Annotated[AuthenticatedPrincipal, Depends(_principal_own_transaction)]

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from service import errors
+from service.policy.policy_set import PolicyLoadError
 
 PROBLEM_BASE = "urn:liaison:problem:"
 MEDIA_TYPE = "application/problem+json"
@@ -43,6 +44,7 @@ PROBLEMS: dict[type[errors.LiaisonError], tuple[int, str, str]] = {
     errors.MalformedInput: (400, "malformed-body", "Request body cannot be parsed"),
     errors.InvalidInput: (422, "invalid-input", "Request is not acceptable"),
     errors.NotReady: (503, "not-ready", "Service not ready"),
+    PolicyLoadError: (422, "policy-invalid", "Policy files do not load; the old set stays"),
 }
 
 

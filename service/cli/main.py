@@ -10,7 +10,7 @@ import click
 
 from service.broker.bootstrap import bootstrap
 from service.broker.keys import read_kek, write_new_kek
-from service.cli import agency, database
+from service.cli import agency, alerts, audit, database, policy
 from service.cli.common import (
     data_dir_option,
     database_option,
@@ -207,3 +207,7 @@ def dev(context: click.Context, data_dir: Path, host: str, port: int) -> None:
 
 main.add_command(agency.agency)
 main.add_command(database.db)
+main.add_command(audit.audit)
+main.add_command(policy.policy)
+main.add_command(alerts.alert)
+main.add_command(alerts.feed)

@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 
+from service.audit.note import Checkpoint
+from service.client.log_monitor import LogMonitor
 from service.client.signing import SignatureAuth
-from service.crypto import SigningPrivateKey
+from service.crypto import SigningPrivateKey, b64decode_std
 
 
 class LiaisonAPIError(Exception):
@@ -39,9 +41,17 @@ def load_private_jwk(path: Path) -> SigningPrivateKey:
     return SigningPrivateKey.from_jwk(data)
 
 
+def _hashes(document: dict[str, Any]) -> list[bytes]:
+    return [b64decode_std(value) for value in document["hashes"]]
+
+
 class LiaisonClient:
     """Signs every request with ``key``. ``verify`` is a CA bundle path (or True for the
     system store); there is deliberately no way to switch certificate checks off."""
+
+    #: Remembers the last verified checkpoint for ``check_log``; made on first use (trusting
+    #: the broker's key on first use). Assign one with a pinned key or a state file instead.
+    log_monitor: LogMonitor | None = None
 
     def __init__(
         self,
@@ -115,3 +125,51 @@ class LiaisonClient:
         body = {"reason": reason} if reason else None
         path = f"/v1/agencies/{agency_id}/keys/{kid}/revoke"
         return dict((await self.request("POST", path, json=body)).json())
+
+    async def audit_checkpoint(self) -> str:
+        """The latest signed checkpoint note, unverified (see ``check_log``)."""
+        return (await self.request("GET", "/v1/audit/checkpoint")).text
+
+    async def audit_entries(self, start: int, end: int) -> list[bytes]:
+        """Leaf bytes of entries ``start <= i < end`` (auditors; at most 1000 per call)."""
+        response = await self.request(
+            "GET", "/v1/audit/entries", params={"start": start, "end": end}
+        )
+        return [b64decode_std(value) for value in response.json()["entries"]]
+
+    async def audit_search(self, **filters: str | int | datetime | None) -> dict[str, Any]:
+        """``{"entries": [...], "next": int | None}`` matching the API's search filters
+        (``alert_id``, ``partner``, ``event``, ``since``, ``until``, ``after``, ``limit``)."""
+        params = {
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in filters.items()
+            if value is not None
+        }
+        return dict((await self.request("GET", "/v1/audit/search", params=params)).json())
+
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """The inclusion proof hashes of entry ``index`` in the tree of ``size``."""
+        params = {"index": index, "size": size}
+        return _hashes(
+            (await self.request("GET", "/v1/audit/proof/inclusion", params=params)).json()
+        )
+
+    async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """The consistency proof hashes from tree size ``old_size`` to ``new_size``."""
+        params = {"from": old_size, "to": new_size}
+        response = await self.request("GET", "/v1/audit/proof/consistency", params=params)
+        return _hashes(response.json())
+
+    async def receipt(self, index: int) -> str:
+        """A C2SP tlog-proof of entry ``index``, verifiable offline with ``verify_tlog_proof``."""
+        return (await self.request("GET", f"/v1/audit/receipt/{index}")).text
+
+    async def check_log(self) -> Checkpoint:
+        """Fetch the latest checkpoint and prove it extends the last one this client verified.
+
+        Returns the verified checkpoint. Raises LogVerificationError if it is not signed by
+        the broker's checkpoint key or if the log was truncated or rewritten since.
+        """
+        if self.log_monitor is None:
+            self.log_monitor = LogMonitor()
+        return await self.log_monitor.check(self)

@@ -1,5 +1,6 @@
 """Every mapped table, imported in one place so that Alembic and tests see the full metadata."""
 
+from service.alerts.models import Alert, AlertDecision, Disposition, FeedItem
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
 from service.auth.models import SeenNonce
 from service.broker.models import BrokerKey
@@ -7,11 +8,15 @@ from service.db.base import Base
 from service.registry.models import Principal, PrincipalKey
 
 __all__ = [
+    "Alert",
+    "AlertDecision",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditNode",
     "Base",
     "BrokerKey",
+    "Disposition",
+    "FeedItem",
     "PendingEntry",
     "Principal",
     "PrincipalKey",

@@ -1,0 +1,1 @@
+"""Shipped Cedar policies (installed with the package as ``service.policies``)."""

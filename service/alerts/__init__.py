@@ -1,0 +1,1 @@
+"""Alert exchange: signed SD-JWT submission, fan-out, encrypted feeds, dispositions."""

@@ -1,0 +1,85 @@
+"""Fan-out: one policy decision per registered partner, stored and audited with the alert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.alerts.gateway import PolicyGateway, partner_facts
+from service.alerts.models import Alert, AlertDecision, FeedItem
+from service.alerts.notify import mark_published
+from service.alerts.repository import AlertRepository
+from service.audit.sink import AuditSink
+from service.policy.facts import AlertFacts, Decision
+
+NO_ENCRYPTION_KEY = "broker:no-encryption-key"
+
+
+@dataclass
+class FanOut:
+    repository: AlertRepository
+    audit: AuditSink
+    gateway: PolicyGateway
+    now: datetime
+
+    async def publish(self, alert: Alert, facts: AlertFacts) -> list[Decision]:
+        """Decide for every partner but the originator; queue items for those who receive.
+
+        Every decision, withheld ones included, is an ``alert.decision`` audit entry in the
+        caller's transaction. A partner without a valid encryption key cannot be delivered
+        to, so it is withheld with the broker's own reason.
+        """
+        partners = [p for p in await self.repository.partners() if p.id != alert.originator]
+        deliverable = [
+            p for p in partners if any(k.use == "enc" and k.is_valid_at(self.now) for k in p.keys)
+        ]
+        decisions = self.gateway.decide(facts, [partner_facts(p) for p in deliverable])
+        undeliverable = {p.id for p in partners} - {p.id for p in deliverable}
+        decisions += [
+            Decision(p, False, tuple(facts.claims), (NO_ENCRYPTION_KEY,))
+            for p in sorted(undeliverable)
+        ]
+        rows: list[AlertDecision | FeedItem] = []
+        for decision in decisions:
+            rows.append(
+                AlertDecision(
+                    alert_id=alert.id,
+                    partner=decision.partner,
+                    receive=decision.receive,
+                    redacted=list(decision.redacted),
+                    policies=list(decision.policies),
+                    policy_version=self.gateway.version,
+                    decided_at=self.now,
+                )
+            )
+            if decision.receive:
+                rows.append(self._item(alert.id, decision.partner, "alert", None))
+            await self.audit.append(
+                "alert.decision",
+                "broker",
+                {
+                    "alert_id": alert.id,
+                    "partner": decision.partner,
+                    "decision": "received" if decision.receive else "withheld",
+                    "redacted": list(decision.redacted),
+                    "policies": list(decision.policies),
+                    "policy_version": self.gateway.version,
+                },
+            )
+        await self.repository.lock_feeds()
+        await self.repository.add(*rows)
+        await mark_published(self.repository.session, [d.partner for d in decisions if d.receive])
+        return decisions
+
+    async def notify_recipients(self, alert_id: str, item_type: str, reason: str) -> list[str]:
+        """Queue a ``withdrawal`` or ``expiry`` item for every partner that received the alert."""
+        recipients = await self.repository.recipients(alert_id)
+        await self.repository.lock_feeds()
+        await self.repository.add(*(self._item(alert_id, p, item_type, reason) for p in recipients))
+        await mark_published(self.repository.session, recipients)
+        return recipients
+
+    def _item(self, alert_id: str, partner: str, item_type: str, reason: str | None) -> FeedItem:
+        return FeedItem(
+            partner=partner, alert_id=alert_id, type=item_type, reason=reason, created_at=self.now
+        )

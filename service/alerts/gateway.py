@@ -1,0 +1,48 @@
+"""What the alert exchange needs from the policy gateway, and how it builds the facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from service.alerts.validation import AlertClaims
+from service.policy.facts import AlertFacts, Decision, PartnerFacts
+from service.registry.models import Principal
+
+
+class PolicyGateway(Protocol):
+    @property
+    def version(self) -> str: ...
+
+    def decide(self, alert: AlertFacts, partners: Sequence[PartnerFacts]) -> list[Decision]: ...
+
+
+def partner_facts(principal: Principal) -> PartnerFacts:
+    """A registry entry as the policies see it; clearances are the attributes set to true."""
+    return PartnerFacts(
+        id=principal.id,
+        country=principal.country,
+        groups=frozenset(principal.groups),
+        roles=frozenset(principal.roles),
+        clearances=frozenset(k for k, v in principal.attributes.items() if v is True),
+    )
+
+
+def alert_facts(
+    claims: AlertClaims, originator_country: str, content_claims: Sequence[str]
+) -> AlertFacts:
+    return AlertFacts(
+        alert_id=claims.alert_id,
+        originator=claims.issuer,
+        originator_country=originator_country,
+        kind=claims.kind,
+        category=claims.category,
+        tlp=claims.tlp,
+        handling=frozenset(claims.handling),
+        audience_agencies=frozenset(claims.audience_agencies),
+        audience_groups=frozenset(claims.audience_groups),
+        audience_all=claims.audience_all,
+        purpose=claims.purpose,
+        legal_basis=claims.legal_basis,
+        claims=tuple(sorted(content_claims)),
+    )

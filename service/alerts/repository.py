@@ -1,0 +1,119 @@
+"""All SQL of the alert exchange."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from service.alerts.models import Alert, AlertDecision, Disposition, FeedItem
+from service.registry.models import Principal
+
+FEED_LOCK_KEY = 0x4C49_4149_534F_4E02 - (1 << 63)
+
+
+class AlertRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def session(self) -> AsyncSession:
+        return self._session
+
+    async def get(self, alert_id: str, *, for_update: bool = False) -> Alert | None:
+        statement = select(Alert).where(Alert.id == alert_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self._session.scalars(statement)).one_or_none()
+
+    async def add(self, *rows: Alert | AlertDecision | FeedItem | Disposition) -> None:
+        self._session.add_all(rows)
+        await self._session.flush()
+
+    async def partners(self) -> Sequence[Principal]:
+        """Every principal that can receive alerts (role ``agency``), with their keys."""
+        statement = select(Principal).options(selectinload(Principal.keys)).order_by(Principal.id)
+        rows = (await self._session.scalars(statement)).all()
+        return [p for p in rows if "agency" in p.roles]
+
+    async def principal_ids(self) -> set[str]:
+        return set((await self._session.scalars(select(Principal.id))).all())
+
+    async def known_groups(self) -> set[str]:
+        groups: set[str] = set()
+        for row in (await self._session.scalars(select(Principal.groups))).all():
+            groups.update(row)
+        return groups
+
+    async def decisions(self, alert_id: str) -> Sequence[AlertDecision]:
+        statement = (
+            select(AlertDecision)
+            .where(AlertDecision.alert_id == alert_id)
+            .order_by(AlertDecision.partner)
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def decision(self, alert_id: str, partner: str) -> AlertDecision | None:
+        return await self._session.get(AlertDecision, (alert_id, partner))
+
+    async def recipients(self, alert_id: str) -> list[str]:
+        statement = select(AlertDecision.partner).where(
+            AlertDecision.alert_id == alert_id, AlertDecision.receive.is_(True)
+        )
+        return sorted((await self._session.scalars(statement)).all())
+
+    async def dispositions(
+        self, alert_id: str, partner: str | None = None
+    ) -> Sequence[Disposition]:
+        statement = select(Disposition).where(Disposition.alert_id == alert_id)
+        if partner is not None:
+            statement = statement.where(Disposition.partner == partner)
+        return (await self._session.scalars(statement.order_by(Disposition.id))).all()
+
+    async def feed(self, partner: str, after: int, limit: int) -> Sequence[FeedItem]:
+        statement = (
+            select(FeedItem)
+            .where(FeedItem.partner == partner, FeedItem.cursor > after)
+            .order_by(FeedItem.cursor)
+            .limit(limit)
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def lock_feeds(self) -> None:
+        """Serialise feed appends until this transaction ends (PostgreSQL).
+
+        Cursors come from a sequence; without this, a transaction holding a lower cursor
+        could commit after one holding a higher cursor, and a reader that had already
+        moved past the higher one would never see the lower one. SQLite needs nothing:
+        its write lock already serialises every writing transaction.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY}
+            )
+
+    async def alerts_by_id(self, ids: set[str]) -> dict[str, Alert]:
+        if not ids:
+            return {}
+        rows = (await self._session.scalars(select(Alert).where(Alert.id.in_(ids)))).all()
+        return {row.id: row for row in rows}
+
+    async def decisions_for(self, partner: str, ids: set[str]) -> dict[str, AlertDecision]:
+        if not ids:
+            return {}
+        statement = select(AlertDecision).where(
+            AlertDecision.partner == partner, AlertDecision.alert_id.in_(ids)
+        )
+        return {row.alert_id: row for row in (await self._session.scalars(statement)).all()}
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> Sequence[Alert]:
+        statement = (
+            select(Alert)
+            .where(Alert.status == "published", Alert.expires_at <= now)
+            .order_by(Alert.expires_at)
+            .limit(limit)
+        )
+        return (await self._session.scalars(statement)).all()

@@ -1,0 +1,39 @@
+"""Alerts at rest: each submitted SD-JWT sealed under its own data key, wrapped by the KEK.
+
+Destroying ``wrapped_key`` (crypto-shredding) makes the sealed body unreadable forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.crypto.aead import generate_key, open_sealed, seal
+
+
+@dataclass(frozen=True)
+class SealedAlert:
+    sealed_body: bytes
+    wrapped_key: bytes
+
+
+def _body_aad(alert_id: str) -> bytes:
+    return f"liaison-alert-body:{alert_id}".encode()
+
+
+def _key_aad(alert_id: str) -> bytes:
+    return f"liaison-alert-key:{alert_id}".encode()
+
+
+def seal_alert(kek: bytes, alert_id: str, body: bytes) -> SealedAlert:
+    """Seal ``body`` under a fresh data key and wrap that key with ``kek``; both bound to the id."""
+    data_key = generate_key()
+    return SealedAlert(
+        sealed_body=seal(data_key, body, _body_aad(alert_id)),
+        wrapped_key=seal(kek, data_key, _key_aad(alert_id)),
+    )
+
+
+def open_alert(kek: bytes, alert_id: str, sealed: SealedAlert) -> bytes:
+    """The submitted bytes; raises VerificationError if anything was altered or swapped."""
+    data_key = open_sealed(kek, sealed.wrapped_key, _key_aad(alert_id))
+    return open_sealed(data_key, sealed.sealed_body, _body_aad(alert_id))

@@ -1,0 +1,184 @@
+"""Accepting an alert: verify everything, store it sealed, fan it out, audit it — or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from service.alerts.fanout import FanOut
+from service.alerts.gateway import PolicyGateway, alert_facts
+from service.alerts.models import Alert
+from service.alerts.repository import AlertRepository
+from service.alerts.sdjwt import (
+    InvalidSdJwt,
+    MalformedSdJwt,
+    UnverifiedSdJwt,
+    VerifiedAlert,
+    check_key_binding,
+    parse_sd_jwt,
+    verify_alert,
+)
+from service.alerts.sealing import seal_alert
+from service.alerts.validation import AlertClaims, validate_claims
+from service.audit.sink import AuditSink
+from service.auth.principal import AuthenticatedPrincipal
+from service.crypto import KeyFormatError, SigningPublicKey, VerificationError
+from service.errors import Conflict, InvalidInput, MalformedInput
+from service.registry.repository import RegistryRepository
+
+PUBLISHED = "published"
+
+
+@dataclass(frozen=True)
+class Submission:
+    alert_id: str
+    status: str
+    received_at: datetime
+    created: bool
+
+
+@dataclass
+class SubmissionService:
+    alerts: AlertRepository
+    registry: RegistryRepository
+    audit: AuditSink
+    gateway: PolicyGateway
+    kek: bytes
+    kb_key: SigningPublicKey
+    now: datetime
+    skew: timedelta
+
+    async def submit(self, actor: AuthenticatedPrincipal, body: bytes) -> Submission:
+        """Verify and accept an SD-JWT alert (API.md "Submitting an alert").
+
+        Raises MalformedInput (unparseable), InvalidInput (fails verification or validation),
+        Conflict (``jti`` reused with other bytes), Forbidden (not an agency). Nothing is
+        written unless everything verifies.
+        """
+        actor.require_role("agency")
+        try:
+            text = body.decode("ascii")
+            unverified = parse_sd_jwt(text)
+        except (UnicodeDecodeError, MalformedSdJwt):
+            raise MalformedInput("the body is not an SD-JWT compact serialization") from None
+        verified = await self._verify_signature(actor, unverified)
+        claims = validate_claims(verified.claims, len(verified.disclosures), self.now, self.skew)
+        if claims.issuer != actor.id:
+            raise InvalidInput("iss must be the authenticated principal")
+        digest = hashlib.sha256(body).hexdigest()
+        existing = await self.alerts.get(claims.alert_id)
+        if existing is not None:
+            if existing.body_sha256 != digest or existing.originator != actor.id:
+                raise Conflict("this jti was already used for a different alert")
+            return Submission(existing.id, existing.status, existing.received_at, created=False)
+        await self._check_relations(actor, claims)
+        originator = await self.registry.get_principal(actor.id)
+        assert originator is not None
+        sealed = seal_alert(self.kek, claims.alert_id, body)
+        content = sorted(verified.disclosures)
+        alert = Alert(
+            id=claims.alert_id,
+            originator=actor.id,
+            kind=claims.kind,
+            category=claims.category,
+            tlp=claims.tlp,
+            handling=list(claims.handling),
+            audience=claims.audience,
+            purpose=claims.purpose,
+            legal_basis=claims.legal_basis,
+            supersedes=claims.supersedes,
+            claims=content,
+            issued_at=claims.issued_at,
+            expires_at=claims.expires_at,
+            received_at=self.now,
+            status=PUBLISHED,
+            status_reason=None,
+            status_changed_at=None,
+            policy_version=self.gateway.version,
+            body_sha256=digest,
+            sealed_body=sealed.sealed_body,
+            wrapped_key=sealed.wrapped_key,
+        )
+        await self.alerts.add(alert)
+        await self.audit.append(
+            "alert.submitted",
+            actor.id,
+            {
+                "alert_id": alert.id,
+                "kind": alert.kind,
+                "category": alert.category,
+                "tlp": alert.tlp,
+                "digest": digest,
+                "policy_version": self.gateway.version,
+            },
+        )
+        fan_out = FanOut(self.alerts, self.audit, self.gateway, self.now)
+        await fan_out.publish(alert, alert_facts(claims, originator.country, content))
+        if claims.supersedes is not None:
+            await self._supersede(actor, claims.supersedes, alert.id, fan_out)
+        return Submission(alert.id, alert.status, alert.received_at, created=True)
+
+    async def _verify_signature(
+        self, actor: AuthenticatedPrincipal, unverified: UnverifiedSdJwt
+    ) -> VerifiedAlert:
+        kid = unverified.header.get("kid")
+        key = await self.registry.get_key(kid) if isinstance(kid, str) else None
+        if key is None or key.use != "sig" or key.principal_id != actor.id:
+            raise InvalidInput("the alert is not signed with a signing key of the originator")
+        if key.revoked_at is not None and key.revoked_at <= self.now:
+            raise InvalidInput("the alert's signing key is revoked")
+        try:
+            public = SigningPublicKey.from_jwk(key.public_jwk)
+            verified = verify_alert(unverified, public)
+        except (InvalidSdJwt, KeyFormatError) as exc:
+            raise InvalidInput(f"the alert does not verify: {exc}") from None
+        iat = verified.claims.get("iat")
+        if type(iat) is int and not key.is_valid_at(_moment(iat)):
+            raise InvalidInput("the signing key was not valid at the alert's iat")
+        return verified
+
+    async def _check_relations(self, actor: AuthenticatedPrincipal, claims: AlertClaims) -> None:
+        known = await self.alerts.principal_ids()
+        unknown = set(claims.audience_agencies) - known
+        if unknown:
+            raise InvalidInput(f"the audience names unknown agencies {sorted(unknown)}")
+        groups = await self.alerts.known_groups()
+        if set(claims.audience_groups) - groups:
+            raise InvalidInput(
+                f"the audience names unknown groups {sorted(set(claims.audience_groups) - groups)}"
+            )
+        try:
+            check_key_binding({"cnf": {"jwk": claims.cnf_jwk}}, self.kb_key)
+        except VerificationError:
+            raise InvalidInput("cnf.jwk must be the broker's kb_key (GET /v1/broker)") from None
+        if claims.supersedes is not None:
+            older = await self.alerts.get(claims.supersedes)
+            if older is None or older.originator != actor.id:
+                raise InvalidInput("supersedes must name an earlier alert of the same originator")
+
+    async def _supersede(
+        self, actor: AuthenticatedPrincipal, older_id: str, newer_id: str, fan_out: FanOut
+    ) -> None:
+        older = await self.alerts.get(older_id, for_update=True)
+        assert older is not None
+        if older.status != PUBLISHED:
+            return
+        older.status = "superseded"
+        older.status_reason = f"superseded by {newer_id}"
+        older.status_changed_at = self.now
+        recipients = await fan_out.notify_recipients(older_id, "withdrawal", older.status_reason)
+        await self.audit.append(
+            "alert.withdrawn",
+            actor.id,
+            {
+                "alert_id": older_id,
+                "reason": older.status_reason,
+                "superseded_by": newer_id,
+                "recipients": recipients,
+            },
+        )
+
+
+def _moment(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)

@@ -1,0 +1,199 @@
+"""The sharing-policy gateway: who receives an alert, and which of its claims each sees.
+
+For one alert and its possible recipients the engine asks Cedar, in one batch, whether each
+partner may ``receive`` the alert; then, in a second batch, whether each receiving partner
+may ``disclose`` each content claim. Cedar denies by default and a forbid overrides every
+permit. The engine adds one rule of its own, to fail closed: a request during which any
+policy raised an evaluation error is denied, because Cedar skips an erroring policy and a
+skipped forbid would otherwise let the request through.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cedarpy
+
+from service.errors import LiaisonError
+from service.policy import entities
+from service.policy.facts import AlertFacts, Decision, PartnerFacts
+from service.policy.policy_set import PolicySet
+
+logger = logging.getLogger("liaison.policy")
+
+_ERRORED_POLICY = re.compile(r"policy `([^`]+)`")
+
+
+class PolicyEvaluationError(LiaisonError):
+    """Cedar refused the facts of a decision (e.g. duplicate partner ids, schema mismatch)."""
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """Whether one receiving partner sees one content claim, and which policies decided it."""
+
+    claim: str
+    disclosed: bool
+    policies: tuple[str, ...]
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A ``Decision`` with everything that led to it.
+
+    ``receive_policies`` determined the receive answer (satisfied permits when allowed,
+    satisfied forbids when denied; empty for a default deny). ``claims`` has one outcome
+    per content claim when the partner receives, none otherwise. ``errors`` are Cedar's
+    evaluation errors; each made its request deny.
+    """
+
+    decision: Decision
+    receive_policies: tuple[str, ...]
+    claims: tuple[ClaimOutcome, ...]
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    allowed: bool
+    policies: tuple[str, ...]
+    errors: tuple[str, ...]
+
+
+class PolicyEngine:
+    """Decides fan-outs with one loaded ``PolicySet``; immutable, safe to share across threads.
+
+    To reload policies, build a new engine from a new ``PolicySet`` and swap the reference.
+    """
+
+    def __init__(self, policy_set: PolicySet) -> None:
+        self._policy_set = policy_set
+
+    @property
+    def policy_set(self) -> PolicySet:
+        return self._policy_set
+
+    @property
+    def version(self) -> str:
+        """The version of the policy set every decision of this engine is made under."""
+        return self._policy_set.version
+
+    def decide(self, alert: AlertFacts, partners: Sequence[PartnerFacts]) -> list[Decision]:
+        """One ``Decision`` per partner, in the order given.
+
+        A partner that does not receive has every claim redacted. ``policies`` holds, sorted
+        and unique, the ids that determined the receive answer plus, for a receiver, those
+        that determined each redaction. Makes at most two Cedar batch calls whatever the
+        number of partners. Raises ``PolicyEvaluationError`` if Cedar rejects the facts.
+        """
+        return [explanation.decision for explanation in self.explain(alert, partners)]
+
+    def explain(self, alert: AlertFacts, partners: Sequence[PartnerFacts]) -> list[Explanation]:
+        """Like ``decide``, with the per-claim outcomes and evaluation errors behind each one.
+
+        Raises ``PolicyEvaluationError`` if Cedar rejects the facts.
+        """
+        if not partners:
+            return []
+        duplicates = sorted(i for i, n in Counter(p.id for p in partners).items() if n > 1)
+        if duplicates:
+            raise PolicyEvaluationError(f"duplicate partners: {', '.join(duplicates)}")
+        claims = entities.content_claims(alert)
+        store = self._entities(entities.entities(alert, partners))
+        received = self._authorize(
+            [entities.receive_request(p.id, alert.alert_id) for p in partners], store
+        )
+        receivers = [p.id for p, outcome in zip(partners, received, strict=True) if outcome.allowed]
+        disclosed = self._authorize(
+            [entities.disclose_request(r, c) for r in receivers for c in claims], store
+        )
+        per_receiver = {
+            receiver: disclosed[index * len(claims) : (index + 1) * len(claims)]
+            for index, receiver in enumerate(receivers)
+        }
+        explanations = []
+        for partner, receive in zip(partners, received, strict=True):
+            outcomes = tuple(
+                ClaimOutcome(claim, o.allowed, o.policies, o.errors)
+                for claim, o in zip(claims, per_receiver.get(partner.id, ()), strict=False)
+            )
+            explanations.append(_explanation(partner.id, claims, receive, outcomes))
+        return explanations
+
+    def _entities(self, documents: list[dict[str, Any]]) -> Any:
+        try:
+            return cedarpy.Entities.from_json_str(
+                json.dumps(documents), self._policy_set.cedar_schema
+            )
+        except ValueError as exc:
+            raise PolicyEvaluationError(f"facts rejected by the policy schema: {exc}") from None
+
+    def _authorize(self, requests: list[dict[str, Any]], store: Any) -> list[_Outcome]:
+        if not requests:
+            return []
+        try:
+            results = cedarpy.is_authorized_batch(
+                requests,
+                self._policy_set.cedar_policies,
+                store,
+                self._policy_set.cedar_schema,
+            )
+        except ValueError as exc:
+            raise PolicyEvaluationError(f"request rejected by the policy schema: {exc}") from None
+        if len(results) != len(requests):  # pragma: no cover - cedarpy contract
+            raise PolicyEvaluationError("Cedar answered a different number of requests")
+        return [
+            self._outcome(request, result)
+            for request, result in zip(requests, results, strict=True)
+        ]
+
+    def _outcome(self, request: dict[str, Any], result: Any) -> _Outcome:
+        diagnostics = result.diagnostics
+        errors = tuple(str(e) for e in diagnostics.errors)
+        policies = self._ids(str(r) for r in diagnostics.reasons)
+        if not errors:
+            return _Outcome(bool(result.allowed), policies, ())
+        # Fail closed: an erroring forbid is skipped by Cedar, so no error may ever allow.
+        errored = self._ids(m.group(1) for e in errors for m in _ERRORED_POLICY.finditer(e))
+        logger.warning(
+            "policy evaluation error, request denied: %s %s on %s: policies %s",
+            request["principal"]["id"],
+            request["action"]["id"],
+            request["resource"]["type"],
+            ", ".join(errored) or "unknown",
+        )
+        # The permits of an allow that errored did not determine the deny; the errors did.
+        determining = errored if result.allowed else tuple(sorted({*policies, *errored}))
+        return _Outcome(False, determining, errors)
+
+    def _ids(self, cedar_ids: Iterable[str]) -> tuple[str, ...]:
+        ids = set()
+        for cedar_id in cedar_ids:
+            try:
+                ids.add(self._policy_set.policy_id(cedar_id))
+            except KeyError:
+                ids.add(cedar_id)
+        return tuple(sorted(ids))
+
+
+def _explanation(
+    partner: str,
+    claims: tuple[str, ...],
+    receive: _Outcome,
+    outcomes: tuple[ClaimOutcome, ...],
+) -> Explanation:
+    if not receive.allowed:
+        decision = Decision(partner, False, claims, receive.policies)
+        return Explanation(decision, receive.policies, (), receive.errors)
+    withheld = [o for o in outcomes if not o.disclosed]
+    policies = {*receive.policies, *(p for o in withheld for p in o.policies)}
+    decision = Decision(partner, True, tuple(o.claim for o in withheld), tuple(sorted(policies)))
+    errors = (*receive.errors, *(e for o in outcomes for e in o.errors))
+    return Explanation(decision, receive.policies, outcomes, errors)
