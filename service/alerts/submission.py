@@ -134,8 +134,14 @@ class SubmissionService:
         except (InvalidSdJwt, KeyFormatError) as exc:
             raise InvalidInput(f"the alert does not verify: {exc}") from None
         iat = verified.claims.get("iat")
-        if type(iat) is int and not key.is_valid_at(_moment(iat)):
-            raise InvalidInput("the signing key was not valid at the alert's iat")
+        if type(iat) is int:
+            signed_at = _moment(iat)
+            # NumericDate has whole seconds and clocks drift: a key registered moments ago
+            # may sign an alert whose iat reads slightly before its not_before.
+            if key.not_before > signed_at + self.skew or (
+                key.not_after is not None and key.not_after <= signed_at
+            ):
+                raise InvalidInput("the signing key was not valid at the alert's iat")
         return verified
 
     async def _check_relations(self, actor: AuthenticatedPrincipal, claims: AlertClaims) -> None:
