@@ -10,7 +10,7 @@ import click
 
 from service.broker.bootstrap import bootstrap
 from service.broker.keys import read_kek, write_new_kek
-from service.cli import agency, alerts, audit, database, policy
+from service.cli import agency, alerts, audit, database, demo, policy
 from service.cli.common import (
     data_dir_option,
     database_option,
@@ -211,3 +211,4 @@ main.add_command(audit.audit)
 main.add_command(policy.policy)
 main.add_command(alerts.alert)
 main.add_command(alerts.feed)
+main.add_command(demo.demo)
