@@ -114,9 +114,10 @@ class SubmissionService:
             },
         )
         fan_out = FanOut(self.alerts, self.audit, self.gateway, self.now)
-        await fan_out.publish(alert, alert_facts(claims, originator.country, content))
         if claims.supersedes is not None:
+            # The older alert's recipients learn of its withdrawal before the newer arrives.
             await self._supersede(actor, claims.supersedes, alert.id, fan_out)
+        await fan_out.publish(alert, alert_facts(claims, originator.country, content))
         return Submission(alert.id, alert.status, alert.received_at, created=True)
 
     async def _verify_signature(
