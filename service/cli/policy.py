@@ -1,11 +1,14 @@
-"""``liaison policy``: check and test the Cedar sharing policies, offline."""
+"""``liaison policy``: check and test the Cedar sharing policies offline, reload them online."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from service.cli.common import make_client, run, with_client_options
+from service.client import LiaisonAPIError
 from service.policy.cases import PolicyCaseError, format_result, load_cases, run_cases
 from service.policy.engine import PolicyEngine, PolicyEvaluationError
 from service.policy.policy_set import PolicyLoadError, PolicySet
@@ -75,3 +78,19 @@ def test(directory: Path, verbose: bool) -> None:
     )
     if failed:
         raise SystemExit(1)
+
+
+@policy.command("reload")
+@with_client_options
+def reload(url: str, key_file: Path, ca: Path | None) -> None:
+    """Ask a running broker to reload its policy files (admin key). A broken set is refused
+    with file and line, and the set in force stays."""
+
+    async def call() -> dict[str, Any]:
+        async with make_client(url, key_file, ca) as client:
+            try:
+                return dict((await client.request("POST", "/v1/policy/reload")).json())
+            except LiaisonAPIError as error:
+                raise click.ClickException(str(error)) from None
+
+    click.echo(f"policy set {run(call())['version']} in force")

@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.alerts.gateway import partner_facts
 from service.alerts.repository import AlertRepository
 from service.alerts.validation import validate_claims
-from service.api.dependencies import NowDep, PrincipalDep, RuntimeDep, SessionDep
+from service.api.dependencies import (
+    NowDep,
+    PrincipalDep,
+    RuntimeDep,
+    SessionDep,
+    StandalonePrincipalDep,
+)
 from service.errors import Forbidden, InvalidInput
 from service.policy.engine import PolicyEngine
 from service.policy.facts import AlertFacts
@@ -97,8 +103,12 @@ async def simulate(
 
 
 @router.post("/reload")
-async def reload(principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
-    """Reload the policy files (admin). A broken set keeps the old one in force: 422 says why."""
+async def reload(principal: StandalonePrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Reload the policy files (admin). A broken set keeps the old one in force: 422 says why.
+
+    Authenticates in its own transaction: the reload writes ``policy.loaded`` in another, and
+    on SQLite two write transactions of one request would wait for each other.
+    """
     principal.require_role("admin")
     version = await runtime.reload_policy(actor=principal.id)
     return {"version": version}
