@@ -108,7 +108,9 @@ class AlertActions:
         if alert is None:
             raise NotFound(f"no alert {alert_id!r}")
         if alert.originator != actor.id and not actor.has_role("reviewer"):
-            if await self.repository.decision(alert_id, actor.id) is None:
+            decision = await self.repository.decision(alert_id, actor.id)
+            if decision is None or not decision.receive:
+                # Withheld partners and strangers alike must not learn that the alert exists.
                 raise NotFound(f"no alert {alert_id!r}")
             raise Forbidden("only the originator or a reviewer may withdraw an alert")
         if alert.status not in WITHDRAWABLE:

@@ -20,7 +20,7 @@ class BrokerIdentity(BaseModel):
     origin: str
     checkpoint_vkey: str
     kb_key: dict[str, str]
-    policy_version: str | None
+    policy_version: str
 
 
 @router.get("/v1/health")
@@ -57,5 +57,5 @@ async def broker(runtime: RuntimeDep) -> BrokerIdentity:
         origin=runtime.settings.origin,
         checkpoint_vkey=runtime.checkpoint_signer().vkey,
         kb_key=keys.key_binding.public.to_jwk(),
-        policy_version=None,
+        policy_version=runtime.require_policy().version,
     )

@@ -53,6 +53,7 @@ class AuditLog:
         if clash:
             raise ValueError(f"audit fields may not set {sorted(clash)}")
         payload = {"time": rfc3339(self._now), "event": event, "actor": actor, **fields}
+        # No flush here: a fan-out appends one entry per partner, and the session writes them
+        # all in one batched INSERT when it flushes (at the latest, at commit).
         self._session.add(PendingEntry(payload=payload, enqueued_at=self._now))
         self._session.info[APPENDED] = True
-        await self._session.flush()

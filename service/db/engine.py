@@ -24,7 +24,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     instead of failing; PostgreSQL gets a bounded pool.
     """
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection per process: every transaction is a writer (BEGIN IMMEDIATE), so
+        # they run one at a time anyway; queueing for the pool's single connection is fair
+        # and immediate, where SQLite's busy handler would sleep and retry (seconds of p99).
+        # Code must therefore never open a second session while holding one.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
