@@ -28,6 +28,9 @@ from service.broker.keys import load_broker_keys, read_kek
 from service.clock import Clock, SystemClock
 from service.db.engine import make_engine, make_sessionmaker
 from service.db.migrations import ensure_current
+from service.governance import routes as governance_routes
+from service.governance.repository import GovernanceRepository
+from service.governance.retention import Retention
 from service.policy import routes as policy_routes
 from service.registry import routes as registry_routes
 from service.runtime import Runtime
@@ -51,13 +54,15 @@ async def _sweep_nonces(runtime: Runtime) -> None:
 
 
 async def _expire_alerts(runtime: Runtime) -> None:
-    """Expire alerts whose ``exp`` has passed, every EXPIRY_SECONDS."""
+    """Expire alerts whose ``exp`` has passed and shred those past retention, every
+    EXPIRY_SECONDS."""
     while True:
         await asyncio.sleep(EXPIRY_SECONDS)
         try:
             await expire_due(runtime)
+            await shred_due(runtime)
         except Exception:
-            logger.exception("alert expiry failed; will retry")
+            logger.exception("alert expiry or retention failed; will retry")
 
 
 async def expire_due(runtime: Runtime) -> list[str]:
@@ -68,6 +73,21 @@ async def expire_due(runtime: Runtime) -> list[str]:
             AlertRepository(session), AuditLog(session, now), runtime.require_policy(), now
         )
         return await actions.expire_due()
+
+
+async def shred_due(runtime: Runtime) -> list[str]:
+    """One retention pass at the runtime clock's now; returns the shredded alert ids."""
+    now = runtime.clock.now()
+    settings = runtime.settings
+    async with transaction(runtime) as session:
+        retention = Retention(
+            GovernanceRepository(session),
+            AuditLog(session, now),
+            now,
+            settings.retention_default_days,
+            settings.retention_days,
+        )
+        return await retention.shred_due()
 
 
 def _reload_on_sighup(runtime: Runtime) -> None:
@@ -140,6 +160,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(alert_routes.router)
     app.include_router(policy_routes.router)
+    app.include_router(governance_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

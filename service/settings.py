@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     signature_skew_seconds: int = Field(default=300, ge=1, le=3600)
     policy_dir: Path | None = None
     db_pool_size: int = Field(default=10, ge=1)
+    purge_deadline_days: int = Field(default=30, ge=1, description="Days to confirm a purge")
+    retention_default_days: int = Field(
+        default=365, ge=0, description="Days an ended alert's content is kept before shredding"
+    )
+    retention_days: dict[str, int] = Field(
+        default_factory=dict, description='Per-kind overrides, e.g. {"red": 1825}'
+    )
 
     @model_validator(mode="after")
     def _production_needs_explicit_secrets(self) -> Settings:

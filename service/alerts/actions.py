@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from service.alerts.fanout import FanOut
@@ -14,6 +14,9 @@ from service.audit.log import rfc3339
 from service.audit.sink import AuditSink
 from service.auth.principal import AuthenticatedPrincipal
 from service.errors import Conflict, Forbidden, NotFound
+from service.governance.cases import case_view, open_challenge
+from service.governance.purge import purge_status
+from service.governance.repository import GovernanceRepository
 
 DispositionStatus = Literal["received", "acting", "declined", "challenged", "purged"]
 WITHDRAWABLE = frozenset({"published", "pending_review"})
@@ -35,6 +38,7 @@ class AlertActions:
     audit: AuditSink
     gateway: PolicyGateway
     now: datetime
+    purge_days: int = 30
 
     async def _visible(self, actor: AuthenticatedPrincipal, alert_id: str) -> Alert:
         """The alert if the actor is its originator, a recipient, or a reviewer; else NotFound,
@@ -42,7 +46,7 @@ class AlertActions:
         alert = await self.repository.get(alert_id)
         if alert is None:
             raise NotFound(f"no alert {alert_id!r}")
-        if alert.originator == actor.id or actor.has_role("reviewer"):
+        if alert.originator == actor.id or actor.roles & {"reviewer", "auditor"}:
             return alert
         decision = await self.repository.decision(alert_id, actor.id)
         if decision is None or not decision.receive:
@@ -65,7 +69,7 @@ class AlertActions:
             "expires_at": rfc3339(alert.expires_at),
             "policy_version": alert.policy_version,
         }
-        full = alert.originator == actor.id or actor.has_role("reviewer")
+        full = alert.originator == actor.id or bool(actor.roles & {"reviewer", "auditor"})
         decisions = await self.repository.decisions(alert.id)
         dispositions = await self.repository.dispositions(alert.id, None if full else actor.id)
         view["decisions"] = [
@@ -79,6 +83,11 @@ class AlertActions:
             if full or d.partner == actor.id
         ]
         view["dispositions"] = [_disposition_view(d) for d in dispositions]
+        if full:
+            recipients = [d.partner for d in decisions if d.receive]
+            view["purge"] = purge_status(alert, recipients, dispositions, self.now)
+            cases = await GovernanceRepository(self.repository.session).cases_for(alert.id)
+            view["reviews"] = [case_view(c) for c in cases]
         return view
 
     async def dispose(
@@ -98,6 +107,15 @@ class AlertActions:
             actor.id,
             {"alert_id": alert_id, "partner": actor.id, "status": status, "reason": reason},
         )
+        if status == "challenged" and alert.status == "published":
+            await open_challenge(
+                GovernanceRepository(self.repository.session),
+                self.audit,
+                alert,
+                actor.id,
+                reason,
+                self.now,
+            )
         return _disposition_view(row)
 
     async def withdraw(
@@ -115,15 +133,28 @@ class AlertActions:
             raise Forbidden("only the originator or a reviewer may withdraw an alert")
         if alert.status not in WITHDRAWABLE:
             raise Conflict(f"the alert is {alert.status}")
-        alert.status, alert.status_reason, alert.status_changed_at = "withdrawn", reason, self.now
+        return await self.end(alert, actor.id, "withdrawn", "alert.withdrawn", reason)
+
+    async def end(
+        self, alert: Alert, actor: str, status: str, event: str, reason: str
+    ) -> dict[str, Any]:
+        """Withdraw or cancel: every recipient gets a withdrawal item and must confirm the
+        purge by the deadline."""
+        alert.status, alert.status_reason, alert.status_changed_at = status, reason, self.now
+        alert.purge_deadline = self.now + timedelta(days=self.purge_days)
         fan_out = FanOut(self.repository, self.audit, self.gateway, self.now)
-        recipients = await fan_out.notify_recipients(alert_id, "withdrawal", reason)
+        recipients = await fan_out.notify_recipients(alert.id, "withdrawal", reason)
         await self.audit.append(
-            "alert.withdrawn",
-            actor.id,
-            {"alert_id": alert_id, "reason": reason, "recipients": recipients},
+            event,
+            actor,
+            {
+                "alert_id": alert.id,
+                "reason": reason,
+                "recipients": recipients,
+                "purge_deadline": rfc3339(alert.purge_deadline),
+            },
         )
-        return {"alert_id": alert_id, "status": alert.status, "recipients": recipients}
+        return {"alert_id": alert.id, "status": alert.status, "recipients": recipients}
 
     async def expire_due(self) -> list[str]:
         """Expire published alerts whose ``exp`` has passed; recipients get an expiry item."""

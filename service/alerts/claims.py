@@ -62,7 +62,13 @@ REQUIRED_CLEAR_CLAIMS: frozenset[str] = frozenset(
         "cnf",
     }
 )
-OPTIONAL_CLEAR_CLAIMS: frozenset[str] = frozenset({"supersedes"})
+OPTIONAL_CLEAR_CLAIMS: frozenset[str] = frozenset({"supersedes", "character", "subject_status"})
+
+# Screening markers (issue: review before release). Article 3 of INTERPOL's constitution
+# forbids activities of a political, military, religious or racial character; the originator
+# declares such a character in the clear, and so whether the subject is a protected person.
+CHARACTERS: frozenset[str] = frozenset({"political", "military", "religious", "racial"})
+SUBJECT_STATUSES: frozenset[str] = frozenset({"recognised-refugee", "asylum-seeker"})
 CLEAR_CLAIMS: frozenset[str] = REQUIRED_CLEAR_CLAIMS | OPTIONAL_CLEAR_CLAIMS
 
 # Names the SD-JWT mechanism itself uses (RFC 9901 §4.1, §4.2.1).

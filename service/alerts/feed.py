@@ -19,7 +19,11 @@ from service.registry.models import Principal
 
 MAX_LIMIT = 500
 # Items of these alert states are no longer delivered as content (notices still are).
-GONE = frozenset({"withdrawn", "superseded", "expired", "cancelled", "shredded"})
+GONE = frozenset(
+    {"withdrawn", "superseded", "expired", "cancelled", "rejected", "shredded", "pending_review"}
+)
+# Notices the broker sends the originator itself (review outcomes), not recipients.
+ORIGINATOR_NOTICES = frozenset({"rejection", "cancellation"})
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,13 @@ class FeedService:
         served: list[ServedItem] = []
         for item in items:
             alert, decision = alerts[item.alert_id], decisions.get(item.alert_id)
-            if key is None or decision is None or not decision.receive:
+            to_originator = item.type in ORIGINATOR_NOTICES and alert.originator == partner.id
+            if key is None or not (to_originator or (decision is not None and decision.receive)):
                 continue
             if item.type == "alert" and alert.status in GONE:
                 continue
             plaintext = self._plaintext(item, alert, decision, partner.id)
+            version = decision.policy_version if decision is not None else alert.policy_version
             served.append(
                 ServedItem(str(item.cursor), item.type, item.alert_id, seal_for(key, plaintext))
             )
@@ -89,13 +95,13 @@ class FeedService:
                     "cursor": str(item.cursor),
                     "item": item.type,
                     "digest": hashlib.sha256(plaintext).hexdigest(),
-                    "policy_version": decision.policy_version,
+                    "policy_version": version,
                 },
             )
         return served, items[-1].cursor if items else after
 
     def _plaintext(
-        self, item: FeedItem, alert: Alert, decision: AlertDecision, partner: str
+        self, item: FeedItem, alert: Alert, decision: AlertDecision | None, partner: str
     ) -> bytes:
         if item.type != "alert":
             notice = {
@@ -106,6 +112,7 @@ class FeedService:
                 "aud": partner,
             }
             return sign_notice(self.kb_key, notice).encode("ascii")
+        assert decision is not None
         assert alert.sealed_body is not None and alert.wrapped_key is not None
         body = open_alert(self.kek, alert.id, SealedAlert(alert.sealed_body, alert.wrapped_key))
         permitted = set(alert.claims) - set(decision.redacted)

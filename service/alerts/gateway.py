@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from service.alerts.models import Alert
 from service.alerts.validation import AlertClaims
-from service.policy.facts import AlertFacts, Decision, PartnerFacts
+from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
 from service.registry.models import Principal
 
 
@@ -16,8 +17,10 @@ class PolicyGateway(Protocol):
 
     def decide(self, alert: AlertFacts, partners: Sequence[PartnerFacts]) -> list[Decision]: ...
 
+    def screen(self, alert: AlertFacts, originator: PartnerFacts) -> ScreeningDecision: ...
 
-def partner_facts(principal: Principal) -> PartnerFacts:
+
+def partner_facts(principal: Principal, *, heightened_review: bool = False) -> PartnerFacts:
     """A registry entry as the policies see it; clearances are the attributes set to true."""
     return PartnerFacts(
         id=principal.id,
@@ -25,6 +28,7 @@ def partner_facts(principal: Principal) -> PartnerFacts:
         groups=frozenset(principal.groups),
         roles=frozenset(principal.roles),
         clearances=frozenset(k for k, v in principal.attributes.items() if v is True),
+        heightened_review=heightened_review,
     )
 
 
@@ -45,4 +49,27 @@ def alert_facts(
         purpose=claims.purpose,
         legal_basis=claims.legal_basis,
         claims=tuple(sorted(content_claims)),
+        character=frozenset(claims.character),
+        subject_status=frozenset(claims.subject_status),
+    )
+
+
+def stored_alert_facts(alert: Alert, originator_country: str) -> AlertFacts:
+    """The facts of an alert as stored (for decisions made after submission: release)."""
+    return AlertFacts(
+        alert_id=alert.id,
+        originator=alert.originator,
+        originator_country=originator_country,
+        kind=alert.kind,
+        category=alert.category,
+        tlp=alert.tlp,
+        handling=frozenset(alert.handling),
+        audience_agencies=frozenset(alert.audience.get("agencies", [])),
+        audience_groups=frozenset(alert.audience.get("groups", [])),
+        audience_all=bool(alert.audience.get("all", False)),
+        purpose=alert.purpose,
+        legal_basis=alert.legal_basis,
+        claims=tuple(sorted(alert.claims)),
+        character=frozenset(alert.character or ()),
+        subject_status=frozenset(alert.subject_status or ()),
     )

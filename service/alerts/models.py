@@ -42,6 +42,11 @@ class Alert(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     sealed_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Set when the alert is withdrawn or cancelled: recipients must confirm purging by then.
+    purge_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Screening markers declared in the clear (see AlertFacts); None on alerts without any.
+    character: Mapped[list[str] | None] = mapped_column(JSON)
+    subject_status: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class AlertDecision(Base):

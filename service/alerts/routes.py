@@ -72,6 +72,7 @@ async def submit_alert(
         kb_key=keys.key_binding.public,
         now=now,
         skew=timedelta(seconds=runtime.settings.signature_skew_seconds),
+        purge_days=runtime.settings.purge_deadline_days,
     )
     result = await service.submit(principal, await request.body())
     body = {

@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from service.alerts.fanout import FanOut
 from service.alerts.gateway import PolicyGateway, alert_facts
 from service.alerts.models import Alert
 from service.alerts.repository import AlertRepository
@@ -25,6 +24,8 @@ from service.audit.sink import AuditSink
 from service.auth.principal import AuthenticatedPrincipal
 from service.crypto import KeyFormatError, SigningPublicKey, VerificationError
 from service.errors import Conflict, InvalidInput, MalformedInput
+from service.governance.release import Publisher
+from service.governance.repository import GovernanceRepository
 from service.registry.repository import RegistryRepository
 
 PUBLISHED = "published"
@@ -48,6 +49,7 @@ class SubmissionService:
     kb_key: SigningPublicKey
     now: datetime
     skew: timedelta
+    purge_days: int = 30
 
     async def submit(self, actor: AuthenticatedPrincipal, body: bytes) -> Submission:
         """Verify and accept an SD-JWT alert (API.md "Submitting an alert").
@@ -89,6 +91,8 @@ class SubmissionService:
             legal_basis=claims.legal_basis,
             supersedes=claims.supersedes,
             claims=content,
+            character=list(claims.character) or None,
+            subject_status=list(claims.subject_status) or None,
             issued_at=claims.issued_at,
             expires_at=claims.expires_at,
             received_at=self.now,
@@ -113,12 +117,17 @@ class SubmissionService:
                 "policy_version": self.gateway.version,
             },
         )
-        fan_out = FanOut(self.alerts, self.audit, self.gateway, self.now)
-        if claims.supersedes is not None:
-            # The older alert's recipients learn of its withdrawal before the newer arrives.
-            await self._supersede(actor, claims.supersedes, alert.id, fan_out)
-        await fan_out.publish(alert, alert_facts(claims, originator.country, content))
-        return Submission(alert.id, alert.status, alert.received_at, created=True)
+        publisher = Publisher(
+            self.alerts,
+            GovernanceRepository(self.alerts.session),
+            self.audit,
+            self.gateway,
+            self.now,
+            self.purge_days,
+        )
+        facts = alert_facts(claims, originator.country, content)
+        status = await publisher.screen_and_publish(alert, facts, originator, claims.supersedes)
+        return Submission(alert.id, status, alert.received_at, created=True)
 
     async def _verify_signature(
         self, actor: AuthenticatedPrincipal, unverified: UnverifiedSdJwt
@@ -163,28 +172,6 @@ class SubmissionService:
             older = await self.alerts.get(claims.supersedes)
             if older is None or older.originator != actor.id:
                 raise InvalidInput("supersedes must name an earlier alert of the same originator")
-
-    async def _supersede(
-        self, actor: AuthenticatedPrincipal, older_id: str, newer_id: str, fan_out: FanOut
-    ) -> None:
-        older = await self.alerts.get(older_id, for_update=True)
-        assert older is not None
-        if older.status != PUBLISHED:
-            return
-        older.status = "superseded"
-        older.status_reason = f"superseded by {newer_id}"
-        older.status_changed_at = self.now
-        recipients = await fan_out.notify_recipients(older_id, "withdrawal", older.status_reason)
-        await self.audit.append(
-            "alert.withdrawn",
-            actor.id,
-            {
-                "alert_id": older_id,
-                "reason": older.status_reason,
-                "superseded_by": newer_id,
-                "recipients": recipients,
-            },
-        )
 
 
 def _moment(timestamp: int) -> datetime:

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.alerts.claims import CATEGORIES, CLEAR_CLAIMS, HANDLING_CODES, KINDS, TLP_LABELS
+from service.alerts.claims import (
+    CATEGORIES,
+    CHARACTERS,
+    CLEAR_CLAIMS,
+    HANDLING_CODES,
+    KINDS,
+    SUBJECT_STATUSES,
+    TLP_LABELS,
+)
 from service.errors import InvalidInput
 
 MAX_LIFETIME = timedelta(days=3653)
@@ -34,6 +42,8 @@ class AlertClaims:
     legal_basis: str
     supersedes: str | None
     cnf_jwk: dict[str, Any]
+    character: tuple[str, ...] = ()
+    subject_status: tuple[str, ...] = ()
 
     @property
     def audience(self) -> dict[str, Any]:
@@ -122,6 +132,8 @@ def validate_claims(
     cnf = claims.get("cnf")
     if not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict) or set(cnf) != {"jwk"}:
         raise InvalidInput('cnf must be {"jwk": <the broker\'s kb_key>}')
+    character = _markers(claims, "character", CHARACTERS)
+    subject_status = _markers(claims, "subject_status", SUBJECT_STATUSES)
     issuer = claims.get("iss")
     if not isinstance(issuer, str):
         raise InvalidInput("iss must be the originator's id")
@@ -141,4 +153,13 @@ def validate_claims(
         legal_basis=_text(claims, "legal_basis"),
         supersedes=supersedes,
         cnf_jwk=dict(cnf["jwk"]),
+        character=character,
+        subject_status=subject_status,
     )
+
+
+def _markers(claims: dict[str, Any], name: str, allowed: frozenset[str]) -> tuple[str, ...]:
+    value = claims.get(name, [])
+    if not isinstance(value, list) or not set(value) <= allowed or len(set(value)) != len(value):
+        raise InvalidInput(f"{name} must be a list of distinct values from {sorted(allowed)}")
+    return tuple(value)

@@ -7,61 +7,13 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
+from service.cli.demo_data import AGENCIES, ALERTS, AUDITOR, REVIEWER
 from service.client import LiaisonClient
 from service.client.alerts import AlertsClient
 from service.crypto import EncryptionPrivateKey, SigningPrivateKey
-
-# Fictional agencies of fictional countries (user-assigned ISO codes). The bilateral example
-# policies in policies/partners/ name some of them.
-AGENCIES: list[dict[str, Any]] = [
-    {
-        "id": "ruritania-npa",
-        "name": "Ruritania National Police Agency",
-        "country": "XR",
-        "groups": ["balkan-pact", "counter-terrorism"],
-        "attributes": {"biometrics": True, "location": True},
-    },
-    {
-        "id": "borduria-sis",
-        "name": "Borduria Security and Intelligence Service",
-        "country": "XB",
-        "groups": ["balkan-pact", "counter-terrorism"],
-        "attributes": {"biometrics": True},
-    },
-    {
-        "id": "syldavia-cyber",
-        "name": "Syldavia Cybercrime Unit",
-        "country": "XS",
-        "groups": ["balkan-pact"],
-        "attributes": {},
-    },
-    {
-        "id": "freedonia-fbi",
-        "name": "Freedonia Federal Bureau",
-        "country": "XF",
-        "groups": ["counter-terrorism"],
-        "attributes": {"biometrics": True, "location": True},
-    },
-    {
-        "id": "genovia-police",
-        "name": "Genovia Royal Police",
-        "country": "XG",
-        "groups": ["balkan-pact"],
-        "attributes": {"location": True},
-    },
-]
-AUDITOR = {
-    "id": "oversight-board",
-    "name": "Joint Oversight Board",
-    "country": "XO",
-    "groups": [],
-    "roles": ["auditor"],
-    "attributes": {},
-}
 
 
 @dataclass
@@ -85,74 +37,92 @@ def _heading(text: str) -> None:
     click.echo("-" * len(text))
 
 
-ALERTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
-    (
-        "Red notice: corruption (TLP:CLEAR, all members)",
-        {
-            "kind": "red",
-            "category": "corruption",
-            "tlp": "clear",
-            "audience": {"agencies": [], "groups": [], "all": True},
-            "purpose": "locate and provisionally arrest with a view to extradition",
-            "legal_basis": "arrest warrant 2026/114 of the Ruritanian anti-corruption court",
-        },
-        {
-            "subject": {"name": "Ottokar Vasilescu", "born": "1968-03-02"},
-            "charges": ["embezzlement of public funds", "bribery"],
-            "narrative": "Former deputy minister; diverted EU structural funds via shell firms.",
-        },
-    ),
-    (
-        "Terrorism bulletin to the counter-terrorism group (TLP:AMBER)",
-        {
-            "kind": "bulletin",
-            "category": "terrorism",
-            "tlp": "amber",
-            "audience": {"agencies": [], "groups": ["counter-terrorism"], "all": False},
-            "purpose": "threat awareness",
-            "legal_basis": "counter-terrorism cooperation treaty, art. 4",
-        },
-        {
-            "narrative": "Procurement of precursor chemicals observed near the northern border.",
-            "subject": {"group": "Black Lantern cell"},
-        },
-    ),
-    (
-        "TLP:RED diffusion to two named partners",
-        {
-            "kind": "diffusion",
-            "category": "cybercrime",
-            "tlp": "red",
-            "audience": {
-                "agencies": ["syldavia-cyber", "genovia-police"],
-                "groups": [],
-                "all": False,
-            },
-            "purpose": "preserve evidence",
-            "legal_basis": "Budapest Convention, art. 29",
-        },
-        {
-            "narrative": "Ransomware affiliate infrastructure hosted in Syldavia and Genovia.",
-            "indicators": ["203.0.113.7", "ransom-note-v3.txt"],
-        },
-    ),
-    (
-        "Missing person with biometrics (TLP:GREEN, Balkan pact)",
-        {
-            "kind": "yellow",
-            "category": "missing-person",
-            "tlp": "green",
-            "audience": {"agencies": [], "groups": ["balkan-pact"], "all": False},
-            "purpose": "locate a missing minor",
-            "legal_basis": "child protection protocol, art. 2",
-        },
-        {
-            "subject": {"name": "Mila Dragan", "born": "2011-07-19"},
-            "biometrics": {"fingerprint": "NIST-ANSI-2011:9f1c…", "face": "template-v2:77ab…"},
-            "last_known_location": "Klow central station, 2026-11-20 18:40",
-        },
-    ),
-]
+async def _post_alerts(origin: Agency) -> list[str]:
+    _heading("ruritania-npa posts four alerts (each an SD-JWT it signs itself)")
+    posted = []
+    for title, clear, content in ALERTS:
+        result = await origin.alerts.compose_and_post(origin.signing, clear, content)
+        posted.append(result["alert_id"])
+        click.echo(f"{title}\n    {result['alert_id']}  {result['status']}")
+        await _decisions(origin, result["alert_id"])
+    return posted
+
+
+async def _decisions(origin: Agency, alert_id: str) -> None:
+    view = await origin.alerts.show(alert_id)
+    got = [d["partner"] for d in view["decisions"] if d["decision"] == "received"]
+    if view["status"] == "pending_review":
+        click.echo(f"    held for review: {view['reviews'][0]['reason']}")
+        return
+    click.echo(f"    -> {', '.join(got) or 'nobody'}")
+    for decision in view["decisions"]:
+        if decision["decision"] == "withheld" and decision["policies"]:
+            click.echo(
+                f"    withheld from {decision['partner']}: {', '.join(decision['policies'])}"
+            )
+
+
+async def _review(reviewer: Agency, origin: Agency, alert_id: str) -> None:
+    from service.alerts.envelope import open_envelope
+
+    _heading("interpol-ccf reviews the held red notice before anyone receives it")
+    pending = (await reviewer.client.request("GET", "/v1/reviews")).json()["reviews"]
+    waiting = ", ".join(f"{p['alert_kind']} from {p['originator']}" for p in pending)
+    click.echo(f"    pending: {waiting}")
+    read = (await reviewer.client.request("GET", f"/v1/reviews/{alert_id}")).json()
+    opened = open_envelope(reviewer.encryption, read["envelope"])
+    click.echo(f"    read the full alert ({len(opened)} bytes, sealed to the reviewer, logged)")
+    await reviewer.client.request(
+        "POST",
+        f"/v1/reviews/{alert_id}",
+        json={"decision": "approve", "reason": "ordinary-law crime; no Article 3 concern"},
+    )
+    click.echo("    approved: the normal fan-out follows")
+    await _decisions(origin, alert_id)
+
+
+async def _poll_all(agencies: dict[str, Agency], origin: str) -> dict[str, str]:
+    _heading("Each partner polls its feed, decrypts and verifies what it got")
+    cursors: dict[str, str] = {}
+    for agency_id in [a["id"] for a in AGENCIES if a["id"] != origin]:
+        agency = agencies[agency_id]
+        page = await agency.alerts.feed()
+        cursors[agency_id] = page["next"]
+        click.echo(f"{agency_id}: {len(page['items'])} item(s)")
+        for item in page["items"]:
+            opened = await agency.alerts.open_item(item)
+            redacted = f", {opened.undisclosed} redacted" if opened.undisclosed else ""
+            click.echo(
+                f"    {opened.claims['kind']:<9} {opened.claims['category']:<15} "
+                f"TLP:{opened.claims['tlp'].upper():<6} sees: "
+                f"{', '.join(sorted(opened.content))}{redacted}"
+            )
+    return cursors
+
+
+async def _show_notices(
+    agencies: dict[str, Agency], recipients: list[str], cursors: dict[str, str]
+) -> None:
+    for agency_id in recipients:
+        agency = agencies[agency_id]
+        page = await agency.alerts.feed(after=cursors[agency_id])
+        cursors[agency_id] = page["next"]
+        for item in page["items"]:
+            opened = await agency.alerts.open_item(item)
+            click.echo(f"    {agency_id} got a {opened.type} notice: {opened.notice['reason']}")
+
+
+async def _transparency(auditor: LiaisonClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    params = {
+        "from": (now - timedelta(days=1)).isoformat(),
+        "to": (now + timedelta(days=1)).isoformat(),
+    }
+    report = (await auditor.request("GET", "/v1/transparency", params=params)).json()
+    outcomes = ", ".join(f"{k} {v}" for k, v in report["outcomes"].items())
+    click.echo(f"    transparency report (recomputable from the log): {outcomes}")
 
 
 async def _run_demo(data_dir: Path, port: int) -> None:
@@ -185,7 +155,7 @@ async def _run_demo(data_dir: Path, port: int) -> None:
         admin = LiaisonClient(base, load_private_jwk(data_dir / "admin.jwk"), verify=ca)
         _heading(f"Liaison broker at {base} (TLS with the demo's own CA)")
         agencies: dict[str, Agency] = {}
-        for spec in [*AGENCIES, AUDITOR]:
+        for spec in [*AGENCIES, REVIEWER, AUDITOR]:
             signing, encryption = SigningPrivateKey.generate(), EncryptionPrivateKey.generate()
             await admin.register_agency(
                 {
@@ -209,42 +179,12 @@ async def _run_demo(data_dir: Path, port: int) -> None:
                 f"{', '.join(k for k, v in spec['attributes'].items() if v) or '-'}"
             )
 
-        origin = agencies["ruritania-npa"]
-        posted: list[tuple[str, str]] = []
-        _heading("ruritania-npa posts four alerts (each an SD-JWT it signs itself)")
-        for title, clear, content in ALERTS:
-            result = await origin.alerts.compose_and_post(origin.signing, clear, content)
-            posted.append((title, result["alert_id"]))
-            view = await origin.alerts.show(result["alert_id"])
-            got = [d["partner"] for d in view["decisions"] if d["decision"] == "received"]
-            click.echo(
-                f"{title}\n    {result['alert_id']}  {result['status']}  -> "
-                f"{', '.join(got) or 'nobody'}"
-            )
-            for decision in view["decisions"]:
-                if decision["decision"] == "withheld" and decision["policies"]:
-                    click.echo(
-                        f"    withheld from {decision['partner']}: "
-                        f"{', '.join(decision['policies'])}"
-                    )
+        origin, reviewer = agencies["ruritania-npa"], agencies["interpol-ccf"]
+        posted = await _post_alerts(origin)
+        red_notice, bulletin, diffusion = posted[0], posted[1], posted[2]
+        await _review(reviewer, origin, red_notice)
+        cursors = await _poll_all(agencies, origin.id)
 
-        _heading("Each partner polls its feed, decrypts and verifies what it got")
-        cursors: dict[str, str] = {}
-        for agency_id in [a["id"] for a in AGENCIES if a["id"] != origin.id]:
-            agency = agencies[agency_id]
-            page = await agency.alerts.feed()
-            cursors[agency_id] = page["next"]
-            click.echo(f"{agency_id}: {len(page['items'])} item(s)")
-            for item in page["items"]:
-                opened = await agency.alerts.open_item(item)
-                redacted = f", {opened.undisclosed} redacted" if opened.undisclosed else ""
-                click.echo(
-                    f"    {opened.claims['kind']:<9} {opened.claims['category']:<15} "
-                    f"TLP:{opened.claims['tlp'].upper():<6} sees: "
-                    f"{', '.join(sorted(opened.content))}{redacted}"
-                )
-
-        red_notice, diffusion = posted[0][1], posted[2][1]
         _heading("genovia-police declines the red notice; a red notice is a request, not a warrant")
         await agencies["genovia-police"].alerts.dispose(
             red_notice, "declined", "no extradition treaty; subject not on our territory"
@@ -258,15 +198,31 @@ async def _run_demo(data_dir: Path, port: int) -> None:
                 f"    {disposition['partner']}: {disposition['status']} ({disposition['reason']})"
             )
 
-        _heading("ruritania-npa withdraws the TLP:RED diffusion")
+        _heading("freedonia-fbi challenges the terrorism bulletin; the reviewer cancels it")
+        await agencies["freedonia-fbi"].alerts.dispose(
+            bulletin, "challenged", "the 'cell' is a registered opposition party"
+        )
+        decided = await reviewer.client.request(
+            "POST",
+            f"/v1/reviews/{bulletin}",
+            json={"decision": "cancel", "reason": "political character (Article 3)"},
+        )
+        click.echo(
+            f"    review decision: {decided.json()['status']} -> alert is "
+            f"{decided.json()['alert_status']}"
+        )
+        await _show_notices(agencies, ["freedonia-fbi"], cursors)
+
+        _heading("ruritania-npa withdraws the TLP:RED diffusion; recipients must confirm the purge")
         withdrawn = await origin.alerts.withdraw(diffusion, "evidence secured")
         click.echo(f"    withdrawal sent to {', '.join(withdrawn['recipients'])}")
-        for agency_id in withdrawn["recipients"]:
-            agency = agencies[agency_id]
-            page = await agency.alerts.feed(after=cursors[agency_id])
-            for item in page["items"]:
-                opened = await agency.alerts.open_item(item)
-                click.echo(f"    {agency_id} got a {opened.type} notice: {opened.notice['reason']}")
+        await _show_notices(agencies, withdrawn["recipients"], cursors)
+        await agencies["genovia-police"].alerts.dispose(diffusion, "purged", "deleted")
+        purge = (await origin.alerts.show(diffusion))["purge"]
+        click.echo(
+            f"    purge confirmed by {', '.join(purge['confirmed'])}; outstanding: "
+            f"{', '.join(purge['outstanding'])} (deadline {purge['deadline']})"
+        )
 
         _heading("The oversight board verifies the audit log (it never sees alert content)")
         auditor = agencies["oversight-board"].client
@@ -288,6 +244,7 @@ async def _run_demo(data_dir: Path, port: int) -> None:
         click.echo(
             "    red notice trail: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items()))
         )
+        await _transparency(auditor)
         for agency in agencies.values():
             await agency.client.aclose()
         await admin.aclose()

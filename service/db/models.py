@@ -5,6 +5,7 @@ from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, Pending
 from service.auth.models import SeenNonce
 from service.broker.models import BrokerKey
 from service.db.base import Base
+from service.governance.models import HeightenedReview, ReviewCase
 from service.registry.models import Principal, PrincipalKey
 
 __all__ = [
@@ -17,8 +18,10 @@ __all__ = [
     "BrokerKey",
     "Disposition",
     "FeedItem",
+    "HeightenedReview",
     "PendingEntry",
     "Principal",
     "PrincipalKey",
+    "ReviewCase",
     "SeenNonce",
 ]

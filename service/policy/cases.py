@@ -6,15 +6,28 @@ A case file is a JSON object::
      "defaults": {"originator_country": "XR", "alert": {…}, "partner": {…}, "claims": […]},
      "cases": [{"name": "…", "alert": {…}, "partner": {…}, "expect": {…}}, …]}
 
+A case's ``action`` (default ``"receive"``) says what it tests:
+
+- ``"receive"``, the fan-out: what ``partner`` gets of the alert (``PolicyCase``);
+- ``"publish"``, screening: whether the alert is published at once or held for review
+  (``ScreeningCase``).
+
 Each case holds ``alert`` (the clear claims of API.md "Submitting an alert": ``iss``,
 optional ``jti``, ``kind``, ``category``, ``tlp``, ``handling``, ``audience``
-``{"agencies", "groups", "all"}``, ``purpose``, ``legal_basis``; ``iat``, ``exp``, ``cnf``,
-``supersedes``, ``_sd`` and ``_sd_alg`` are ignored), ``originator_country`` (from the
-registry), ``claims`` (content claim names), ``partner`` (``id``, ``country``, ``groups``,
-``roles``, ``clearances``) and ``expect``: ``receive``, ``redacted`` (required when
-``receive`` is true; when false it defaults to every claim) and optionally ``policies``,
-the exact sorted ids of ``Decision.policies``. ``alert`` and ``partner`` are merged key by
-key over ``defaults``; the other keys replace them.
+``{"agencies", "groups", "all"}``, ``purpose``, ``legal_basis``, optional screening markers
+``character`` and ``subject_status``; ``iat``, ``exp``, ``cnf``, ``supersedes``, ``_sd`` and
+``_sd_alg`` are ignored), ``originator_country`` (from the registry), ``claims`` (content
+claim names; optional for ``publish``) and ``expect``. A ``receive`` case adds ``partner``
+(``id``, ``country``, ``groups``, ``roles``, ``clearances``, optional ``heightened_review``)
+and expects ``receive``, ``redacted`` (required when ``receive`` is true; when false it
+defaults to every claim) and optionally ``policies``, the exact sorted ids of
+``Decision.policies``. A ``publish`` case adds ``originator``, the registry facts of the
+alert's ``iss`` (the keys of ``partner``; ``id`` defaults to ``iss`` and must equal it,
+``country`` to ``originator_country``, the rest to empty and false), and expects ``publish``
+and optionally ``policies``, the exact sorted ids of ``ScreeningDecision.policies``.
+``alert``, ``partner`` and ``originator`` are merged key by key over ``defaults``; the other
+keys replace them. A case may not carry the other action's ``partner`` or ``originator``
+(defaults may: one file can hold both kinds).
 """
 
 from __future__ import annotations
@@ -27,14 +40,23 @@ from typing import Any
 
 from service.errors import LiaisonError
 from service.policy.engine import PolicyEngine
-from service.policy.facts import AlertFacts, Decision, PartnerFacts
+from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
 
 CASES_DIRECTORY = "tests"
 _IGNORED_ALERT_KEYS = frozenset({"iat", "exp", "cnf", "supersedes", "_sd", "_sd_alg"})
 _ALERT_KEYS = frozenset(
     {"iss", "jti", "kind", "category", "tlp", "handling", "audience", "purpose", "legal_basis"}
+    | {"character", "subject_status"}
 )
-_CASE_KEYS = frozenset({"name", "alert", "originator_country", "claims", "partner", "expect"})
+_PARTNER_KEYS = frozenset({"id", "country", "groups", "roles", "clearances", "heightened_review"})
+_CASE_KEYS = frozenset(
+    {"name", "action", "alert", "originator_country", "claims", "partner", "originator"}
+    | {"expect"}
+)
+RECEIVE, PUBLISH = "receive", "publish"
+# Per action: the facts a case of the other action carries, and what it may expect.
+_OTHER_ACTIONS_FACTS = {RECEIVE: "originator", PUBLISH: "partner"}
+_EXPECT_KEYS = {RECEIVE: {"receive", "redacted", "policies"}, PUBLISH: {"publish", "policies"}}
 
 
 class PolicyCaseError(LiaisonError):
@@ -55,11 +77,30 @@ class PolicyCase:
 
 
 @dataclass(frozen=True)
-class CaseResult:
-    """A case, the engine's decision for it, and how the two differ (empty when it passed)."""
+class ScreeningCase:
+    """One expectation: whether ``alert`` of ``originator`` is published or held for review."""
 
-    case: PolicyCase
-    decision: Decision
+    file: str
+    name: str
+    alert: AlertFacts
+    originator: PartnerFacts
+    publish: bool
+    policies: tuple[str, ...] | None
+
+
+Case = PolicyCase | ScreeningCase
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """A case, the engine's decision for it, and how the two differ (empty when it passed).
+
+    ``decision`` is a ``Decision`` for a ``PolicyCase``, a ``ScreeningDecision`` for a
+    ``ScreeningCase``.
+    """
+
+    case: Case
+    decision: Decision | ScreeningDecision
     differences: tuple[str, ...]
 
     @property
@@ -69,7 +110,8 @@ class CaseResult:
 
 @dataclass(frozen=True)
 class CaseReport:
-    """All results, and which policies determined an outcome (receive or claim) in some case."""
+    """All results, and which policies determined an outcome (publish, receive or claim) in
+    some case."""
 
     results: tuple[CaseResult, ...]
     exercised: frozenset[str]
@@ -84,11 +126,12 @@ class CaseReport:
         return not self.failures
 
 
-def load_cases(directory: Path | str) -> list[PolicyCase]:
+def load_cases(directory: Path | str) -> list[Case]:
     """Every case of ``directory/tests/*.json``, files sorted by name, cases in file order.
 
     Raises ``PolicyCaseError`` naming the file (and case) for unreadable JSON, a missing or
-    mistyped field, an unknown key, a duplicate case name in a file, or no case at all.
+    mistyped field, an unknown key or action, a key of the other action, an originator that
+    is not the alert's ``iss``, a duplicate case name in a file, or no case at all.
     """
     folder = Path(directory) / CASES_DIRECTORY
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -98,11 +141,19 @@ def load_cases(directory: Path | str) -> list[PolicyCase]:
     return cases
 
 
-def run_cases(engine: PolicyEngine, cases: Sequence[PolicyCase]) -> CaseReport:
-    """Decide every case with ``engine`` and compare with its expectation."""
+def run_cases(engine: PolicyEngine, cases: Sequence[Case]) -> CaseReport:
+    """Decide every case with ``engine`` and compare with its expectation.
+
+    Raises ``PolicyEvaluationError`` if Cedar rejects a case's facts.
+    """
     results: list[CaseResult] = []
     exercised: set[str] = set()
     for case in cases:
+        if isinstance(case, ScreeningCase):
+            screening = engine.screen(case.alert, case.originator)
+            exercised.update(screening.policies)
+            results.append(CaseResult(case, screening, _screening_differences(case, screening)))
+            continue
         (explanation,) = engine.explain(case.alert, [case.partner])
         exercised.update(explanation.receive_policies)
         exercised.update(p for outcome in explanation.claims for p in outcome.policies)
@@ -121,6 +172,25 @@ def format_result(result: CaseResult) -> str:
     lines = [f"{status} {result.case.file} :: {result.case.name}"]
     lines += [f"    {difference}" for difference in result.differences]
     return "\n".join(lines)
+
+
+def _screening_differences(case: ScreeningCase, decision: ScreeningDecision) -> tuple[str, ...]:
+    differences = []
+    if decision.publish != case.publish:
+        differences.append(
+            f"publish:  expected {_screened(case.publish)}, got {_screened(decision.publish)}"
+            f"  (policies {_list(decision.policies)})"
+        )
+    if case.policies is not None and tuple(sorted(set(case.policies))) != decision.policies:
+        differences.append(
+            f"policies: expected {_list(sorted(set(case.policies)))}, "
+            f"got {_list(decision.policies)}"
+        )
+    return tuple(differences)
+
+
+def _screened(publish: bool) -> str:
+    return "published" if publish else "held"
 
 
 def _differences(case: PolicyCase, decision: Decision) -> tuple[str, ...]:
@@ -161,7 +231,7 @@ def _list(values: Sequence[str]) -> str:
     return "[" + ", ".join(values) + "]"
 
 
-def _load_file(path: Path) -> list[PolicyCase]:
+def _load_file(path: Path) -> list[Case]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -174,7 +244,8 @@ def _load_file(path: Path) -> list[PolicyCase]:
     raw_cases = top.get("cases")
     if not isinstance(raw_cases, list) or not raw_cases:
         raise PolicyCaseError(f"{path}: 'cases' must be a non-empty list")
-    cases, names = [], set()
+    cases: list[Case] = []
+    names: set[str] = set()
     for index, raw in enumerate(raw_cases):
         case = reader.case(index, reader.object(raw, f"case {index + 1}"), defaults)
         if case.name in names:
@@ -224,31 +295,40 @@ class _Reader:
             raise self.error(f"{key!r} must be true or false")
         return item
 
-    def case(self, index: int, raw: dict[str, Any], defaults: Mapping[str, Any]) -> PolicyCase:
+    def case(self, index: int, raw: dict[str, Any], defaults: Mapping[str, Any]) -> Case:
         self.where = f"case {index + 1}"
         self.only(raw, _CASE_KEYS, "case")
         name = self.text(raw, "name")
         self.where = f"case {name!r}"
         merged: dict[str, Any] = {**defaults, **raw}
-        for key in ("alert", "partner"):
+        for key in ("alert", "partner", "originator"):
             merged[key] = {
                 **self.object(defaults.get(key, {}), f"defaults.{key}"),
                 **self.object(raw.get(key, {}), key),
             }
-        alert = self.alert(
-            merged["alert"],
-            self.text(merged, "originator_country"),
-            self.texts(merged, "claims", required=True),
-            index,
-        )
-        partner = self.partner(merged["partner"])
+        action = self.text(merged, "action", RECEIVE)
+        if action not in _EXPECT_KEYS:
+            raise self.error(f"'action' must be {RECEIVE!r} or {PUBLISH!r}, not {action!r}")
+        if _OTHER_ACTIONS_FACTS[action] in raw:
+            raise self.error(f"{_OTHER_ACTIONS_FACTS[action]!r} is not a fact of {action!r}")
+        originator_country = self.text(merged, "originator_country")
+        claims = self.texts(merged, "claims", required=action == RECEIVE)
+        alert = self.alert(merged["alert"], originator_country, claims, index)
         expect = self.object(merged.get("expect"), "expect")
-        self.only(expect, {"receive", "redacted", "policies"}, "expect")
+        self.only(expect, _EXPECT_KEYS[action], "expect")
+        policies = tuple(self.texts(expect, "policies")) if "policies" in expect else None
+        if action == PUBLISH:
+            facts = {"id": alert.originator, "country": originator_country} | merged["originator"]
+            originator = self.partner(facts, "originator")
+            if originator.id != alert.originator:
+                raise self.error("originator.id must be the alert's iss")
+            publish = self.flag(expect, "publish")
+            return ScreeningCase(self.file, name, alert, originator, publish, policies)
+        partner = self.partner(merged["partner"], "partner")
         receive = self.flag(expect, "receive")
         if receive and "redacted" not in expect:
             raise self.error("expect.redacted is required when expect.receive is true")
         redacted = self.texts(expect, "redacted") if "redacted" in expect else list(alert.claims)
-        policies = tuple(self.texts(expect, "policies")) if "policies" in expect else None
         return PolicyCase(self.file, name, alert, partner, receive, tuple(redacted), policies)
 
     def alert(
@@ -271,14 +351,17 @@ class _Reader:
             purpose=self.text(raw, "purpose"),
             legal_basis=self.text(raw, "legal_basis"),
             claims=tuple(claims),
+            character=frozenset(self.texts(raw, "character")),
+            subject_status=frozenset(self.texts(raw, "subject_status")),
         )
 
-    def partner(self, raw: Mapping[str, Any]) -> PartnerFacts:
-        self.only(raw, {"id", "country", "groups", "roles", "clearances"}, "partner")
+    def partner(self, raw: Mapping[str, Any], what: str) -> PartnerFacts:
+        self.only(raw, _PARTNER_KEYS, what)
         return PartnerFacts(
             id=self.text(raw, "id"),
             country=self.text(raw, "country"),
             groups=frozenset(self.texts(raw, "groups")),
             roles=frozenset(self.texts(raw, "roles")),
             clearances=frozenset(self.texts(raw, "clearances")),
+            heightened_review=self.flag(raw, "heightened_review", False),
         )

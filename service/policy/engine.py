@@ -1,11 +1,13 @@
-"""The sharing-policy gateway: who receives an alert, and which of its claims each sees.
+"""The policy gateway: whether an alert is released, who receives it, which claims each sees.
 
-For one alert and its possible recipients the engine asks Cedar, in one batch, whether each
-partner may ``receive`` the alert; then, in a second batch, whether each receiving partner
-may ``disclose`` each content claim. Cedar denies by default and a forbid overrides every
-permit. The engine adds one rule of its own, to fail closed: a request during which any
-policy raised an evaluation error is denied, because Cedar skips an erroring policy and a
-skipped forbid would otherwise let the request through.
+On submission the engine screens the alert: it asks Cedar whether the originator may
+``publish`` it now; any deny holds it for review. For one alert and its possible recipients
+the engine asks Cedar, in one batch, whether each partner may ``receive`` the alert; then,
+in a second batch, whether each receiving partner may ``disclose`` each content claim.
+Cedar denies by default and a forbid overrides every permit. The engine adds one rule of
+its own, to fail closed: a request during which any policy raised an evaluation error is
+denied, because Cedar skips an erroring policy and a skipped forbid would otherwise let the
+request through.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import cedarpy
 
 from service.errors import LiaisonError
 from service.policy import entities
-from service.policy.facts import AlertFacts, Decision, PartnerFacts
+from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
 from service.policy.policy_set import PolicySet
 
 logger = logging.getLogger("liaison.policy")
@@ -61,6 +63,14 @@ class Explanation:
 
 
 @dataclass(frozen=True)
+class ScreeningExplanation:
+    """A ``ScreeningDecision`` with Cedar's evaluation errors; each one held the alert."""
+
+    decision: ScreeningDecision
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Outcome:
     allowed: bool
     policies: tuple[str, ...]
@@ -84,6 +94,40 @@ class PolicyEngine:
     def version(self) -> str:
         """The version of the policy set every decision of this engine is made under."""
         return self._policy_set.version
+
+    def screen(self, alert: AlertFacts, originator: PartnerFacts) -> ScreeningDecision:
+        """Whether ``alert`` is published at once (``publish``) or held for review.
+
+        Fails closed: only an allow publishes. ``policies`` holds, sorted and unique, the ids
+        that determined the answer: for a publish the permits that allowed it; for a hold the
+        forbids that held it, or the policies that raised an evaluation error. A hold with
+        no policy at all is Cedar's default deny: no permit allowed publishing (e.g. the
+        screening permit was removed), and the alert is held all the same. ``originator``
+        is the registry entry of ``alert.originator``. One Cedar call. Raises
+        ``PolicyEvaluationError`` if ``originator`` is another agency or Cedar rejects
+        the facts.
+        """
+        return self.explain_screening(alert, originator).decision
+
+    def explain_screening(
+        self, alert: AlertFacts, originator: PartnerFacts
+    ) -> ScreeningExplanation:
+        """Like ``screen``, with the evaluation errors behind a hold.
+
+        Raises ``PolicyEvaluationError`` as ``screen`` does.
+        """
+        if originator.id != alert.originator:
+            # The hold for heightened review is the originator's: never screen with another's.
+            raise PolicyEvaluationError(
+                f"screening {alert.originator!r}'s alert with the facts of {originator.id!r}"
+            )
+        store = self._entities(entities.screening_entities(alert, originator))
+        (outcome,) = self._authorize(
+            [entities.publish_request(originator.id, alert.alert_id)], store
+        )
+        return ScreeningExplanation(
+            ScreeningDecision(outcome.allowed, outcome.policies), outcome.errors
+        )
 
     def decide(self, alert: AlertFacts, partners: Sequence[PartnerFacts]) -> list[Decision]:
         """One ``Decision`` per partner, in the order given.

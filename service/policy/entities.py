@@ -14,6 +14,7 @@ from service.policy.facts import AlertFacts, PartnerFacts
 AGENCY = "Agency"
 ALERT = "Alert"
 CLAIM = "Claim"
+PUBLISH = "publish"
 RECEIVE = "receive"
 DISCLOSE = "disclose"
 
@@ -51,6 +52,8 @@ def alert_entity(alert: AlertFacts) -> JSON:
             "purpose": alert.purpose,
             "legal_basis": alert.legal_basis,
             "claims": sorted(set(alert.claims)),
+            "character": sorted(alert.character),
+            "subject_status": sorted(alert.subject_status),
         },
         "parents": [],
     }
@@ -69,7 +72,7 @@ def claim_entities(alert: AlertFacts) -> list[JSON]:
 
 
 def agency_entity(partner: PartnerFacts) -> JSON:
-    """The ``Agency`` entity of a possible recipient."""
+    """The ``Agency`` entity of a possible recipient, or of the originator being screened."""
     return {
         "uid": uid(AGENCY, partner.id),
         "attrs": {
@@ -77,6 +80,7 @@ def agency_entity(partner: PartnerFacts) -> JSON:
             "groups": sorted(partner.groups),
             "roles": sorted(partner.roles),
             "clearances": sorted(partner.clearances),
+            "heightened_review": partner.heightened_review,
         },
         "parents": [],
     }
@@ -85,6 +89,21 @@ def agency_entity(partner: PartnerFacts) -> JSON:
 def entities(alert: AlertFacts, partners: Sequence[PartnerFacts]) -> list[JSON]:
     """Every entity one fan-out needs: the alert, its claims and the partners."""
     return [alert_entity(alert), *claim_entities(alert), *(agency_entity(p) for p in partners)]
+
+
+def screening_entities(alert: AlertFacts, originator: PartnerFacts) -> list[JSON]:
+    """Every entity one screening needs: the alert and its originator."""
+    return [alert_entity(alert), agency_entity(originator)]
+
+
+def publish_request(originator_id: str, alert_id: str) -> JSON:
+    """May the originator ``originator_id`` have the alert published now?"""
+    return {
+        "principal": uid(AGENCY, originator_id),
+        "action": uid("Action", PUBLISH),
+        "resource": uid(ALERT, alert_id),
+        "context": {},
+    }
 
 
 def receive_request(partner_id: str, alert_id: str) -> JSON:

@@ -20,6 +20,8 @@ class PartnerFacts:
     # Names of the agency's registry attributes whose value is true, e.g. {"biometrics"}:
     # what data protection law lets this agency receive.
     clearances: frozenset[str]
+    # A reviewer has placed this agency's alerts under heightened review (screening).
+    heightened_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,19 @@ class AlertFacts:
     legal_basis: str
     # Names of the selectively disclosable content claims (subject, narrative, biometrics…).
     claims: tuple[str, ...]
+    # Screening markers the originator declares in the clear: the case's character
+    # ("political", "military", "religious", "racial": Article 3 of INTERPOL's constitution)
+    # and the subject's protection status ("recognised-refugee", "asylum-seeker").
+    character: frozenset[str] = frozenset()
+    subject_status: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ScreeningDecision:
+    """Whether an alert may be published at once, or is held for review, and why."""
+
+    publish: bool
+    policies: tuple[str, ...]
 
 
 @dataclass(frozen=True)

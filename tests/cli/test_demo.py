@@ -27,5 +27,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     # syldavia-cyber has no biometrics or location clearance: both are redacted for it
     assert "yellow    missing-person  TLP:GREEN  sees: subject, 2 redacted" in out
     assert "genovia-police: declined" in out
+    # governance: the red notice is held, read by the reviewer and approved; a challenge
+    # leads to cancellation and a withdrawal for the recipient
+    assert "held for review: screening-hold-red-notice" in out
+    assert "approved: the normal fan-out follows" in out
+    assert "review decision: cancelled -> alert is cancelled" in out
+    assert "freedonia-fbi got a withdrawal notice: political character (Article 3)" in out
+    assert "purge confirmed by genovia-police; outstanding: syldavia-cyber" in out
     assert "syldavia-cyber got a withdrawal notice: evidence secured" in out
     assert "signed checkpoint verified" in out

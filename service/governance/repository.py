@@ -1,0 +1,67 @@
+"""All SQL of governance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.alerts.models import Alert
+from service.governance.models import HeightenedReview, ReviewCase
+
+ENDED = ("expired", "withdrawn", "superseded", "cancelled", "rejected")
+
+
+class GovernanceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, *rows: ReviewCase | HeightenedReview) -> None:
+        self._session.add_all(rows)
+        await self._session.flush()
+
+    async def heightened(self, principal_id: str) -> HeightenedReview | None:
+        return await self._session.get(HeightenedReview, principal_id)
+
+    async def remove(self, row: HeightenedReview) -> None:
+        await self._session.delete(row)
+        await self._session.flush()
+
+    async def open_case(self, alert_id: str, kind: str | None = None) -> ReviewCase | None:
+        statement = select(ReviewCase).where(
+            ReviewCase.alert_id == alert_id, ReviewCase.status == "open"
+        )
+        if kind is not None:
+            statement = statement.where(ReviewCase.kind == kind)
+        return (await self._session.scalars(statement.order_by(ReviewCase.id))).first()
+
+    async def cases(self, status: str | None, limit: int) -> Sequence[ReviewCase]:
+        statement = select(ReviewCase).order_by(ReviewCase.id).limit(limit)
+        if status is not None:
+            statement = statement.where(ReviewCase.status == status)
+        return (await self._session.scalars(statement)).all()
+
+    async def cases_for(self, alert_id: str) -> Sequence[ReviewCase]:
+        statement = select(ReviewCase).where(ReviewCase.alert_id == alert_id)
+        return (await self._session.scalars(statement.order_by(ReviewCase.id))).all()
+
+    async def with_purge_deadline(self, limit: int) -> Sequence[Alert]:
+        statement = (
+            select(Alert)
+            .where(Alert.purge_deadline.is_not(None))
+            .order_by(Alert.purge_deadline)
+            .limit(limit)
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def ended_before(self, moment: datetime, limit: int) -> Sequence[Alert]:
+        """Ended alerts (not yet shredded) whose status changed before ``moment``."""
+        statement = (
+            select(Alert)
+            .where(Alert.status.in_(ENDED), Alert.status_changed_at < moment)
+            .order_by(Alert.status_changed_at)
+            .limit(limit)
+        )
+        return (await self._session.scalars(statement)).all()
