@@ -28,7 +28,14 @@ def decoded(entry: AuditEntry) -> dict[str, Any]:
 
 
 def names(entry: AuditEntry, principal_id: str) -> bool:
-    return principal_id in (entry.actor, entry.partner, entry.principal)
+    """Whether an agency may see this entry: it names the agency, unless it is the decision
+    to withhold an alert from it (that would reveal the alert, its claim names and the
+    policy, which the alert routes hide from a partner that did not receive it)."""
+    if principal_id not in (entry.actor, entry.partner, entry.principal):
+        return False
+    if entry.event == "alert.decision" and entry.partner == principal_id:
+        return bool(decoded(entry).get("decision") == "received")
+    return True
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,21 @@ class AuditService:
         """Matching entries; an auditor sees all, anyone else only entries that name them."""
         if not 1 <= filters.limit <= MAX_SEARCH_LIMIT:
             raise InvalidInput(f"limit must be 1..{MAX_SEARCH_LIMIT}")
-        naming = None if actor.has_role("auditor") else actor.id
         await self._record(actor, "search", **vars(filters))
-        return await self.repository.search(**vars(filters), naming=naming)
+        if actor.has_role("auditor"):
+            return await self.repository.search(**vars(filters), naming=None)
+        # The SQL filter finds entries that mention the agency; ``names`` then drops the few
+        # it may not see, and we read on until the page is full or the log is exhausted.
+        found: list[AuditEntry] = []
+        after = filters.after
+        while len(found) < filters.limit:
+            page_filters = vars(filters) | {"after": after}
+            page = await self.repository.search(**page_filters, naming=actor.id)
+            found += [e for e in page if names(e, actor.id)]
+            if len(page) < filters.limit:
+                break
+            after = page[-1].idx
+        return found[: filters.limit]
 
     async def _readable_entry(self, actor: AuthenticatedPrincipal, index: int) -> AuditEntry:
         entry = await self.repository.entry(index)

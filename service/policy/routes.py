@@ -40,6 +40,8 @@ class Simulation(BaseModel):
     purpose: str
     legal_basis: str
     claims: list[str] = Field(default_factory=list, max_length=64)
+    character: list[str] = Field(default_factory=list)
+    subject_status: list[str] = Field(default_factory=list)
 
 
 @router.get("")
@@ -86,10 +88,16 @@ async def simulate(
         purpose=validated.purpose,
         legal_basis=validated.legal_basis,
         claims=tuple(sorted(set(body.claims))),
+        character=frozenset(validated.character),
+        subject_status=frozenset(validated.subject_status),
     )
-    decisions = runtime.require_policy().decide(facts, [partner_facts(p) for p in partners])
+    gateway = runtime.require_policy()
+    decisions = gateway.decide(facts, [partner_facts(p) for p in partners])
+    screening = gateway.screen(facts, partner_facts(originator))
     return {
-        "policy_version": runtime.require_policy().version,
+        "policy_version": gateway.version,
+        "publish": screening.publish,
+        "screening_policies": list(screening.policies),
         "decisions": [
             {
                 "partner": d.partner,

@@ -28,7 +28,7 @@ BASE_ALERT = AlertFacts(
 
 def alert(**changes: object) -> AlertFacts:
     """The base alert with some facts changed; sets may be given as any iterable."""
-    for key in ("handling", "audience_agencies", "audience_groups"):
+    for key in ("handling", "audience_agencies", "audience_groups", "character", "subject_status"):
         if key in changes:
             changes[key] = frozenset(changes[key])  # type: ignore[call-overload]
     return replace(BASE_ALERT, **changes)  # type: ignore[arg-type]
@@ -40,8 +40,21 @@ def partner(
     groups: tuple[str, ...] = (),
     roles: tuple[str, ...] = ("agency",),
     clearances: tuple[str, ...] = (),
+    heightened_review: bool = False,
 ) -> PartnerFacts:
     """A partner; by default a foreign agency in no group with no clearance."""
     return PartnerFacts(
-        partner_id, country, frozenset(groups), frozenset(roles), frozenset(clearances)
+        partner_id,
+        country,
+        frozenset(groups),
+        frozenset(roles),
+        frozenset(clearances),
+        heightened_review,
+    )
+
+
+def originator(heightened_review: bool = False) -> PartnerFacts:
+    """The registry facts of ``BASE_ALERT``'s originator."""
+    return partner(
+        BASE_ALERT.originator, BASE_ALERT.originator_country, heightened_review=heightened_review
     )

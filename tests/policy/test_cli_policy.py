@@ -58,3 +58,30 @@ def test_test_warns_about_policies_no_case_exercises(policy_copy: Path) -> None:
     code, output = invoke("test", "--dir", str(policy_copy))
     assert code == 0
     assert "warning: no case exercises bilateral-ruritania-borduria-no-terrorism" in output
+
+
+def test_test_runs_the_screening_cases(policy_copy: Path) -> None:
+    cases_file = policy_copy / "tests" / "screening.json"
+    document = json.loads(cases_file.read_text())
+    (red,) = [c for c in document["cases"] if c["name"] == "red notice: held for review"]
+    red["expect"]["publish"] = True
+    cases_file.write_text(json.dumps(document))
+    code, output = invoke("test", "--dir", str(policy_copy))
+    assert code == 1
+    assert "FAIL " in output and "red notice: held for review" in output
+    assert "publish:  expected published, got held" in output
+
+
+def test_test_warns_about_screening_policies_no_case_exercises(policy_copy: Path) -> None:
+    (policy_copy / "tests" / "screening.json").unlink()
+    code, output = invoke("test", "--dir", str(policy_copy))
+    assert code == 0
+    warning = next(line for line in output.splitlines() if line.startswith("warning:"))
+    for policy_id in (
+        "screening-publish-by-default",
+        "screening-hold-red-notice",
+        "screening-hold-article-3",
+        "screening-hold-protected-subject",
+        "screening-hold-heightened-review",
+    ):
+        assert policy_id in warning

@@ -1,23 +1,37 @@
 """Properties of the shipped policies over random fan-outs, against rules written here.
 
 The expected rules below are written from the policy documentation (TLP 2.0 caps, the
-audience, handling codes, data protection), not from the Cedar text, so a policy edit that
-changes behaviour shows up as a counterexample.
+audience, handling codes, data protection, the screening holds of the governance issue),
+not from the Cedar text, so a policy edit that changes behaviour shows up as a
+counterexample. The screening markers vary in every alert and partner: no fan-out rule
+mentions them, so they must never change a receive or disclose decision.
 """
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.policy.engine import PolicyEngine
-from service.policy.facts import AlertFacts, Decision, PartnerFacts
+from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
+from service.policy.policy_set import PolicySet
+from tests.policy.builders import SHIPPED
 
 AGENCIES = ["a1", "a2", "a3", "a4", "borduria-sis", "syldavia-cyber"]
 GROUPS = ["g1", "g2", "g3"]
 COUNTRIES = ["XR", "XB", "XS"]
 TLP = ["clear", "green", "amber", "amber+strict", "red", "white"]
 CLAIMS = ["subject", "narrative", "biometrics", "last_known_location", "charges"]
+KINDS = ["red", "yellow", "blue", "diffusion"]
+ARTICLE_3 = {"political", "military", "religious", "racial"}
+PROTECTED = {"recognised-refugee", "asylum-seeker"}
+# Markers that hold, and near misses that do not.
+CHARACTERS = [*sorted(ARTICLE_3), "Political", "economic"]
+STATUSES = [*sorted(PROTECTED), "refugee-claim-rejected", "stateless"]
 
 partners_strategy = st.lists(
     st.builds(
@@ -34,6 +48,7 @@ partners_strategy = st.lists(
             ]
         ),
         clearances=st.frozensets(st.sampled_from(["biometrics", "location", "other"])),
+        heightened_review=st.booleans(),
     ),
     min_size=1,
     max_size=len(AGENCIES),
@@ -45,7 +60,7 @@ alerts_strategy = st.builds(
     alert_id=st.just("f1e2d3c4-0000-4000-8000-00000000abcd"),
     originator=st.sampled_from(["ruritania-npa", "other-police"]),
     originator_country=st.sampled_from(COUNTRIES),
-    kind=st.sampled_from(["red", "blue", "diffusion"]),
+    kind=st.sampled_from(KINDS),
     category=st.sampled_from(["terrorism", "cybercrime", "fugitive", "missing-person"]),
     tlp=st.sampled_from(TLP),
     handling=st.frozensets(st.sampled_from(["H0", "H1", "H2", "H3", "H9"]), max_size=3),
@@ -55,6 +70,8 @@ alerts_strategy = st.builds(
     purpose=st.sampled_from(["", "arrest"]),
     legal_basis=st.sampled_from(["", "warrant"]),
     claims=st.lists(st.sampled_from(CLAIMS), unique=True).map(tuple),
+    character=st.frozensets(st.sampled_from(CHARACTERS), max_size=2),
+    subject_status=st.frozensets(st.sampled_from(STATUSES), max_size=2),
 )
 
 
@@ -167,3 +184,59 @@ def test_decisions_match_the_documented_policy(
         redacted = expected_redacted(alert, partner) if receive else set(alert.claims)
         assert set(decision.redacted) == redacted, (alert, partner, decision)
         assert list(decision.policies) == sorted(set(decision.policies))
+
+
+def expected_holds(alert: AlertFacts, originator: PartnerFacts) -> set[str]:
+    """The shipped screening holds, from the governance issue."""
+    holds = {
+        "screening-hold-red-notice": alert.kind == "red",
+        "screening-hold-article-3": bool(alert.character & ARTICLE_3),
+        "screening-hold-protected-subject": bool(alert.subject_status & PROTECTED),
+        "screening-hold-heightened-review": originator.heightened_review,
+    }
+    return {policy_id for policy_id, applies in holds.items() if applies}
+
+
+@settings(max_examples=300, deadline=None)
+@given(alert=alerts_strategy, heightened_review=st.booleans())
+def test_screening_matches_the_documented_holds(
+    policy_engine: PolicyEngine, alert: AlertFacts, heightened_review: bool
+) -> None:
+    originator = PartnerFacts(
+        alert.originator,
+        alert.originator_country,
+        frozenset(),
+        frozenset({"agency"}),
+        frozenset(),
+        heightened_review,
+    )
+    holds = expected_holds(alert, originator)
+    expected = (
+        ScreeningDecision(False, tuple(sorted(holds)))
+        if holds
+        else ScreeningDecision(True, ("screening-publish-by-default",))
+    )
+    assert policy_engine.screen(alert, originator) == expected
+
+
+@pytest.fixture(scope="module")
+def engine_without_screening(tmp_path_factory: pytest.TempPathFactory) -> PolicyEngine:
+    directory = tmp_path_factory.mktemp("unscreened") / "policies"
+    shutil.copytree(SHIPPED, directory)
+    (directory / "screening.cedar").unlink()
+    return PolicyEngine(PolicySet.load(directory))
+
+
+@settings(max_examples=300, deadline=None)
+@given(alert=alerts_strategy, partners=partners_strategy)
+def test_screening_policies_change_no_fan_out(
+    policy_engine: PolicyEngine,
+    engine_without_screening: PolicyEngine,
+    alert: AlertFacts,
+    partners: list[PartnerFacts],
+) -> None:
+    decisions = decide(policy_engine, alert, partners)
+    assert decisions == engine_without_screening.decide(alert, partners)
+    unmarked = replace(alert, character=frozenset(), subject_status=frozenset())
+    unflagged = [replace(p, heightened_review=False) for p in partners]
+    assert decisions == policy_engine.decide(unmarked, unflagged)
