@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.alerts.envelope import open_envelope
 from service.alerts.sdjwt import verify_presentation
 from service.app import shred_due
+from service.cli.main import main
 from service.client import LiaisonAPIError
 from service.clock import ManualClock
 from service.crypto import SigningPublicKey
@@ -197,7 +200,11 @@ async def test_purge_confirmations_and_overdue(
 
 
 async def test_shredding_removes_content_everywhere_and_the_log_still_verifies(
-    network: dict[str, Member], clock: ManualClock, app: FastAPI, engine: AsyncEngine
+    network: dict[str, Member],
+    clock: ManualClock,
+    app: FastAPI,
+    engine: AsyncEngine,
+    database_url: str,
 ) -> None:
     fr, de, auditor = network["fr"], network["de"], network["auditor"]
     marker = "shred-marker-7f3a9c"
@@ -229,6 +236,18 @@ async def test_shredding_removes_content_everywhere_and_the_log_still_verifies(
     assert report.entries_checked > 0
     shredded = await auditor.party.client.audit_search(alert_id=alert_id, event="alert.shredded")
     assert len(shredded["entries"]) == 1
+    # the operator's offline verifier, as a command, agrees
+    result = await asyncio.to_thread(
+        CliRunner().invoke, main, ["audit", "verify", "--database", database_url]
+    )
+    assert result.exit_code == 0, result.output
+    # and nothing reads the content any more: not the originator, not a reviewer
+    view = await fr.alerts.show(alert_id)
+    assert marker not in json.dumps(view)
+    async with engine.connect() as connection:
+        for table in ("alerts", "feed_items", "alert_decisions", "dispositions", "audit_entries"):
+            rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()
+            assert marker not in repr(rows)
 
 
 async def test_transparency_report_equals_a_recount(
