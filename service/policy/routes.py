@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.alerts.gateway import partner_facts
+from service.alerts.gateway import alert_facts, partner_facts
 from service.alerts.repository import AlertRepository
 from service.alerts.validation import validate_claims
 from service.api.dependencies import (
@@ -19,8 +19,8 @@ from service.api.dependencies import (
     StandalonePrincipalDep,
 )
 from service.errors import Forbidden, InvalidInput
+from service.governance.repository import GovernanceRepository
 from service.policy.engine import PolicyEngine
-from service.policy.facts import AlertFacts
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 SIMULATION_ID = "00000000-0000-4000-8000-000000000000"
@@ -74,26 +74,11 @@ async def simulate(
     originator = next((p for p in registered if p.id == body.iss), None)
     if originator is None:
         raise InvalidInput(f"{body.iss!r} is not a registered agency")
-    facts = AlertFacts(
-        alert_id=SIMULATION_ID,
-        originator=body.iss,
-        originator_country=originator.country,
-        kind=validated.kind,
-        category=validated.category,
-        tlp=validated.tlp,
-        handling=frozenset(validated.handling),
-        audience_agencies=frozenset(validated.audience_agencies),
-        audience_groups=frozenset(validated.audience_groups),
-        audience_all=validated.audience_all,
-        purpose=validated.purpose,
-        legal_basis=validated.legal_basis,
-        claims=tuple(sorted(set(body.claims))),
-        character=frozenset(validated.character),
-        subject_status=frozenset(validated.subject_status),
-    )
+    facts = alert_facts(validated, originator.country, sorted(set(body.claims)))
     gateway = runtime.require_policy()
     decisions = gateway.decide(facts, [partner_facts(p) for p in partners])
-    screening = gateway.screen(facts, partner_facts(originator))
+    heightened = await GovernanceRepository(session).heightened(body.iss) is not None
+    screening = gateway.screen(facts, partner_facts(originator, heightened_review=heightened))
     return {
         "policy_version": gateway.version,
         "publish": screening.publish,

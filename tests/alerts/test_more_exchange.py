@@ -71,6 +71,10 @@ async def test_policy_description_and_simulation(
     assert by_partner["de-bka"]["receive"] is True
     assert by_partner["de-bka"]["redacted"] == []
     assert by_partner["us-fbi"]["receive"] is False
+    assert simulated["publish"] is True
+    red = claims | {"kind": "red"}
+    held = (await fr.party.client.request("POST", "/v1/policy/simulate", json=red)).json()
+    assert (held["publish"], held["screening_policies"]) == (False, ["screening-hold-red-notice"])
     # an agency may only simulate its own alerts; an admin may simulate any
     with pytest.raises(LiaisonAPIError) as caught:
         await fr.party.client.request(
