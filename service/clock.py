@@ -6,6 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds and a ``Z`` suffix: the one time format on the wire."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""

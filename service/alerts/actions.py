@@ -10,9 +10,9 @@ from service.alerts.fanout import FanOut
 from service.alerts.gateway import PolicyGateway
 from service.alerts.models import Alert, Disposition
 from service.alerts.repository import AlertRepository
-from service.audit.log import rfc3339
 from service.audit.sink import AuditSink
 from service.auth.principal import AuthenticatedPrincipal
+from service.clock import rfc3339
 from service.errors import Conflict, Forbidden, NotFound
 from service.governance.cases import case_view, open_challenge
 from service.governance.purge import purge_status

@@ -11,8 +11,8 @@ from service.alerts.models import Alert, AlertDecision, FeedItem
 from service.alerts.repository import AlertRepository
 from service.alerts.sdjwt import parse_sd_jwt, present
 from service.alerts.sealing import SealedAlert, open_alert
-from service.audit.log import rfc3339
 from service.audit.sink import AuditSink
+from service.clock import rfc3339
 from service.crypto import EncryptionPublicKey, SigningPrivateKey
 from service.errors import InvalidInput
 from service.registry.models import Principal

@@ -25,8 +25,9 @@ from service.api.dependencies import (
     StandalonePrincipalDep,
     transaction,
 )
-from service.audit.log import AuditLog, rfc3339
+from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
+from service.clock import rfc3339
 from service.errors import InvalidInput, NotFound
 from service.registry.repository import RegistryRepository
 from service.runtime import Runtime

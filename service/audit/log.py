@@ -9,16 +9,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import PendingEntry
+from service.clock import rfc3339
 
 # Session flag: this transaction queued entries (the integrator is woken after commit).
 APPENDED = "liaison.audit.appended"
 # Members every entry carries, filled in by the log itself; callers may not set them.
 RESERVED_FIELDS = frozenset({"index", "time", "event", "actor"})
-
-
-def rfc3339(moment: datetime) -> str:
-    """RFC 3339 UTC with microseconds and a ``Z`` suffix, the one time format of the log."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class AuditLog:

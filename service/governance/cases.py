@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from service.alerts.models import Alert
-from service.audit.log import rfc3339
 from service.audit.sink import AuditSink
+from service.clock import rfc3339
 from service.governance.models import ReviewCase
 from service.governance.repository import GovernanceRepository
 

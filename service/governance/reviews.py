@@ -16,9 +16,9 @@ from service.alerts.notify import mark_published
 from service.alerts.repository import AlertRepository
 from service.alerts.sdjwt import parse_sd_jwt, present
 from service.alerts.sealing import SealedAlert, open_alert
-from service.audit.log import rfc3339
 from service.audit.sink import AuditSink
 from service.auth.principal import AuthenticatedPrincipal
+from service.clock import rfc3339
 from service.crypto import SigningPrivateKey
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.governance.cases import case_view

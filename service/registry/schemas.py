@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -66,8 +68,6 @@ class AgencyCreate(BaseModel):
     @field_validator("groups")
     @classmethod
     def _group_ids(cls, groups: list[str]) -> list[str]:
-        import re
-
         for group in groups:
             if not re.fullmatch(PRINCIPAL_ID_PATTERN, group):
                 raise ValueError(f"group id {group!r} does not match {PRINCIPAL_ID_PATTERN}")
@@ -85,8 +85,6 @@ class AgencyCreate(BaseModel):
     @field_validator("attributes")
     @classmethod
     def _small_attributes(cls, attributes: dict[str, Any]) -> dict[str, Any]:
-        import json
-
         if len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes must serialise to at most {MAX_ATTRIBUTES_BYTES} bytes")
         return attributes

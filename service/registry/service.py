@@ -8,6 +8,7 @@ from typing import Any
 
 from service.audit.sink import AuditSink
 from service.auth.principal import AuthenticatedPrincipal
+from service.clock import rfc3339
 from service.crypto import EncryptionPublicKey, KeyFormatError, SigningPublicKey
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.registry.models import Principal, PrincipalKey
@@ -15,18 +16,14 @@ from service.registry.repository import RegistryRepository
 from service.registry.schemas import Agency, AgencyCreate, PublicJWK
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def key_as_jwk(key: PrincipalKey) -> dict[str, str]:
     """The public JWK with the registry's validity members, as API.md publishes it."""
     jwk = dict(key.public_jwk)
-    jwk["not_before"] = _rfc3339(key.not_before)
+    jwk["not_before"] = rfc3339(key.not_before)
     if key.not_after is not None:
-        jwk["not_after"] = _rfc3339(key.not_after)
+        jwk["not_after"] = rfc3339(key.not_after)
     if key.revoked_at is not None:
-        jwk["revoked_at"] = _rfc3339(key.revoked_at)
+        jwk["revoked_at"] = rfc3339(key.revoked_at)
     return jwk
 
 
@@ -173,10 +170,10 @@ class RegistryService:
             "principal": key.principal_id,
             "kid": key.kid,
             "use": key.use,
-            "not_before": _rfc3339(key.not_before),
+            "not_before": rfc3339(key.not_before),
         }
         if key.not_after is not None:
-            fields["not_after"] = _rfc3339(key.not_after)
+            fields["not_after"] = rfc3339(key.not_after)
         await self.audit.append("key.added", actor.id, fields)
 
     @staticmethod
