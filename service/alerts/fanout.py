@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.alerts.gateway import PolicyGateway, partner_facts
-from service.alerts.models import Alert, AlertDecision, FeedItem
+from service.alerts.models import Alert
 from service.alerts.notify import mark_published
 from service.alerts.repository import AlertRepository
 from service.audit.sink import AuditSink
@@ -39,47 +39,62 @@ class FanOut:
             Decision(p, False, tuple(facts.claims), (NO_ENCRYPTION_KEY,))
             for p in sorted(undeliverable)
         ]
-        rows: list[AlertDecision | FeedItem] = []
-        for decision in decisions:
-            rows.append(
-                AlertDecision(
-                    alert_id=alert.id,
-                    partner=decision.partner,
-                    receive=decision.receive,
-                    redacted=list(decision.redacted),
-                    policies=list(decision.policies),
-                    policy_version=self.gateway.version,
-                    decided_at=self.now,
-                )
-            )
-            if decision.receive:
-                rows.append(self._item(alert.id, decision.partner, "alert", None))
-            await self.audit.append(
-                "alert.decision",
-                "broker",
+        version = self.gateway.version
+        await self.repository.insert_decisions(
+            [
                 {
                     "alert_id": alert.id,
-                    "partner": decision.partner,
-                    "decision": "received" if decision.receive else "withheld",
-                    "redacted": list(decision.redacted),
-                    "policies": list(decision.policies),
-                    "policy_version": self.gateway.version,
-                },
-            )
-        await self.repository.lock_feeds()
-        await self.repository.add(*rows)
-        await mark_published(self.repository.session, [d.partner for d in decisions if d.receive])
+                    "partner": d.partner,
+                    "receive": d.receive,
+                    "redacted": list(d.redacted),
+                    "policies": list(d.policies),
+                    "policy_version": version,
+                    "decided_at": self.now,
+                }
+                for d in decisions
+            ]
+        )
+        await self.audit.append_many(
+            "alert.decision",
+            "broker",
+            [
+                {
+                    "alert_id": alert.id,
+                    "partner": d.partner,
+                    "decision": "received" if d.receive else "withheld",
+                    "redacted": list(d.redacted),
+                    "policies": list(d.policies),
+                    "policy_version": version,
+                }
+                for d in decisions
+            ],
+        )
+        await self._queue(alert.id, [d.partner for d in decisions if d.receive], "alert", None)
         return decisions
 
     async def notify_recipients(self, alert_id: str, item_type: str, reason: str) -> list[str]:
         """Queue a ``withdrawal`` or ``expiry`` item for every partner that received the alert."""
         recipients = await self.repository.recipients(alert_id)
-        await self.repository.lock_feeds()
-        await self.repository.add(*(self._item(alert_id, p, item_type, reason) for p in recipients))
-        await mark_published(self.repository.session, recipients)
+        await self._queue(alert_id, recipients, item_type, reason)
         return recipients
 
-    def _item(self, alert_id: str, partner: str, item_type: str, reason: str | None) -> FeedItem:
-        return FeedItem(
-            partner=partner, alert_id=alert_id, type=item_type, reason=reason, created_at=self.now
+    async def _queue(
+        self, alert_id: str, partners: list[str], item_type: str, reason: str | None
+    ) -> None:
+        """Append one item per partner to their feeds (serialised: see ``lock_feeds``)."""
+        if not partners:
+            return
+        await self.repository.lock_feeds()
+        await self.repository.insert_feed_items(
+            [
+                {
+                    "partner": p,
+                    "alert_id": alert_id,
+                    "type": item_type,
+                    "reason": reason,
+                    "created_at": self.now,
+                }
+                for p in partners
+            ]
         )
+        await mark_published(self.repository.session, partners)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +33,16 @@ class AlertRepository:
     async def add(self, *rows: Alert | AlertDecision | FeedItem | Disposition) -> None:
         self._session.add_all(rows)
         await self._session.flush()
+
+    async def insert_decisions(self, rows: list[dict[str, Any]]) -> None:
+        """Insert many decisions in one statement (a fan-out's worth)."""
+        if rows:
+            await self._session.execute(insert(AlertDecision), rows)
+
+    async def insert_feed_items(self, rows: list[dict[str, Any]]) -> None:
+        """Insert many feed items in one statement; callers hold ``lock_feeds``."""
+        if rows:
+            await self._session.execute(insert(FeedItem), rows)
 
     async def partners(self) -> Sequence[Principal]:
         """Every principal that can receive alerts (role ``agency``), with their keys."""

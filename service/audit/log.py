@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import PendingEntry
@@ -49,7 +50,25 @@ class AuditLog:
         if clash:
             raise ValueError(f"audit fields may not set {sorted(clash)}")
         payload = {"time": rfc3339(self._now), "event": event, "actor": actor, **fields}
-        # No flush here: a fan-out appends one entry per partner, and the session writes them
-        # all in one batched INSERT when it flushes (at the latest, at commit).
+        # No flush here: the session writes pending entries in one batched INSERT when it
+        # flushes (at the latest, at commit).
         self._session.add(PendingEntry(payload=payload, enqueued_at=self._now))
         self._session.info[APPENDED] = True
+
+    async def append_many(
+        self, event: str, actor: str, fields: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Enqueue one entry per item of ``fields``, in order, with a single INSERT (a fan-out
+        writes one per partner). Same contract and errors as :meth:`append`."""
+        rows = []
+        for item in fields:
+            clash = RESERVED_FIELDS.intersection(item)
+            if clash:
+                raise ValueError(f"audit fields may not set {sorted(clash)}")
+            payload = {"time": rfc3339(self._now), "event": event, "actor": actor, **item}
+            rows.append({"payload": payload, "enqueued_at": self._now})
+        if rows:
+            # Entries added with append() before must keep their place in the queue.
+            await self._session.flush()
+            await self._session.execute(insert(PendingEntry), rows)
+            self._session.info[APPENDED] = True

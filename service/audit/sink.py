@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -13,4 +13,10 @@ class AuditSink(Protocol):
         It becomes durable when that transaction commits and is then integrated into the log
         (see ``service.audit.log.AuditLog.append`` for the full contract).
         """
+        ...
+
+    async def append_many(
+        self, event: str, actor: str, fields: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Enqueue several entries of one event at once, in order (one statement)."""
         ...
