@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, text, tuple_
+from sqlalchemy import and_, delete, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.merkle import NodeAddress
@@ -51,15 +51,25 @@ class AuditRepository:
         return await self._session.get(AuditCheckpoint, size)
 
     async def nodes(self, addresses: Iterable[NodeAddress]) -> dict[NodeAddress, bytes]:
-        """The stored hashes of ``addresses``, in as few queries as the parameter limit allows."""
+        """The stored hashes of ``addresses``, in as few queries as the parameter limit allows.
+
+        Written as ``(level = ? AND idx IN (…)) OR …`` rather than a row-value ``IN``: SQLite
+        answers the row-value form with a full scan (130 ms at a million entries), the OR form
+        with one primary-key search per address on both databases.
+        """
         wanted = sorted(set(addresses))
         found: dict[NodeAddress, bytes] = {}
         for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            keys = [(a.level, a.index) for a in chunk]
-            statement = select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
-                tuple_(AuditNode.level, AuditNode.idx).in_(keys)
+            by_level: dict[int, list[int]] = {}
+            for address in wanted[start : start + _CHUNK]:
+                by_level.setdefault(address.level, []).append(address.index)
+            condition = or_(
+                *(
+                    and_(AuditNode.level == level, AuditNode.idx.in_(indices))
+                    for level, indices in by_level.items()
+                )
             )
+            statement = select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(condition)
             for level, index, value in (await self._session.execute(statement)).all():
                 found[NodeAddress(level, index)] = value
         return found
