@@ -11,6 +11,7 @@ import importlib
 import sys
 
 BENCHMARKS = {
+    "all": "the whole path: publish, poll, long-poll, growth, each against its floor",
     "audit": "audit log: appends/s, checkpoint lag, proof latency",
     "exchange": "alert exchange over HTTP: publish and poll throughput",
 }
