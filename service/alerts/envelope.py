@@ -10,6 +10,7 @@ JOSE work; this module pins its allow-lists and limits, and parses headers stric
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -146,9 +147,12 @@ def decode_jws(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return _json_object(parts[0]), _json_object(parts[1])
 
 
+@functools.lru_cache(maxsize=1024)
 def _okp(
     key: SigningPrivateKey | SigningPublicKey | EncryptionPrivateKey | EncryptionPublicKey,
 ) -> OKPKey:
+    # Cached: the broker's key-binding key signs every item served, and importing it again
+    # each time was 6-7 % of a poll. Keys are frozen values, so the cache cannot go stale.
     jwk: dict[str, str | list[str]] = dict(key.to_jwk())  # joserfc's JWK dict type
     return OKPKey.import_key(jwk)
 
