@@ -19,10 +19,16 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from bench.audit_appends import LoadResult, measure_load
-from bench.audit_proofs import PopulateResult, ProofResult, measure_proofs, populate
+from bench.audit_proofs import (
+    POPULATE_BATCH,
+    PopulateResult,
+    ProofResult,
+    measure_proofs,
+    populate,
+)
 from bench.common import (
     BACKENDS,
     Backend,
@@ -67,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate",
         type=float,
         default=TARGET_APPENDS_PER_SECOND,
-        help="offered entries/s of the paced run (default: the target)",
+        help="offered entries/s of the paced runs (default: the target)",
     )
     parser.add_argument("--json", dest="json_path", help="also write the figures here")
 
@@ -76,7 +82,7 @@ def options(arguments: argparse.Namespace) -> Options:
     quick = bool(arguments.quick)
     backend = str(arguments.backend)
     return Options(
-        backends=BACKENDS if backend == "both" else (backend,),  # type: ignore[arg-type]
+        backends=BACKENDS if backend == "both" else (cast(Backend, backend),),
         seconds=arguments.seconds or (3.0 if quick else 10.0),
         entries=arguments.entries or (100_000 if quick else 1_000_000),
         proofs=arguments.proofs or 1_000,
@@ -138,7 +144,7 @@ def _report_populate(built: PopulateResult) -> None:
     _say(
         f"  populated {built.size:,} entries: queue {built.seconds_enqueue:.1f} s, integrate "
         f"{built.seconds_integrate:.1f} s ({built.integrate_rate:,.0f} entries/s at batch "
-        f"20,000), {built.checkpoints} checkpoints, {built.nodes:,} stored nodes"
+        f"{POPULATE_BATCH:,}), {built.checkpoints} checkpoints, {built.nodes:,} stored nodes"
     )
 
 

@@ -127,6 +127,9 @@ class Integrator:
             except Exception:
                 logger.exception("audit integration failed; retrying")
             self.wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # arrives with a wake-up, and shutdown would then wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=POLL_SECONDS)
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self.wake.wait()
                 await asyncio.sleep(WAKE_DEBOUNCE_SECONDS)

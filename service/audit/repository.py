@@ -97,7 +97,13 @@ class AuditRepository:
         await self._session.execute(insert(AuditCheckpoint), [checkpoint])
         for start in range(0, len(integrated_ids), _CHUNK):
             ids = integrated_ids[start : start + _CHUNK]
-            await self._session.execute(delete(PendingEntry).where(PendingEntry.id.in_(ids)))
+            # No session synchronisation: the rows are never used again, and checking every
+            # chunk against the whole batch in the session cost 38 % of a drain.
+            await self._session.execute(
+                delete(PendingEntry)
+                .where(PendingEntry.id.in_(ids))
+                .execution_options(synchronize_session=False)
+            )
 
     async def entries(self, start: int, end: int) -> Sequence[AuditEntry]:
         statement = (
