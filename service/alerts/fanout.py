@@ -29,10 +29,9 @@ class FanOut:
         caller's transaction. A partner without a valid encryption key cannot be delivered
         to, so it is withheld with the broker's own reason.
         """
-        partners = [p for p in await self.repository.partners() if p.id != alert.originator]
-        deliverable = [
-            p for p in partners if any(k.use == "enc" and k.is_valid_at(self.now) for k in p.keys)
-        ]
+        directory = await self.repository.directory(self.now)
+        partners = [p for p in directory.partners if p.id != alert.originator]
+        deliverable = [p for p in partners if p.deliverable]
         decisions = self.gateway.decide(facts, [partner_facts(p) for p in deliverable])
         undeliverable = {p.id for p in partners} - {p.id for p in deliverable}
         decisions += [

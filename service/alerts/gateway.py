@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from service.alerts.models import Alert
 from service.alerts.validation import AlertClaims
 from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
-from service.registry.models import Principal
+
+
+class Registered(Protocol):
+    """A registry entry: an ORM ``Principal`` or a ``RegistryEntry`` read without one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def groups(self) -> Sequence[str]: ...
+    @property
+    def roles(self) -> Sequence[str]: ...
+    @property
+    def attributes(self) -> Mapping[str, Any]: ...
 
 
 class PolicyGateway(Protocol):
@@ -20,7 +34,7 @@ class PolicyGateway(Protocol):
     def screen(self, alert: AlertFacts, originator: PartnerFacts) -> ScreeningDecision: ...
 
 
-def partner_facts(principal: Principal, *, heightened_review: bool = False) -> PartnerFacts:
+def partner_facts(principal: Registered, *, heightened_review: bool = False) -> PartnerFacts:
     """A registry entry as the policies see it; clearances are the attributes set to true."""
     return PartnerFacts(
         id=principal.id,

@@ -3,17 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from service.alerts.models import Alert, AlertDecision, Disposition, FeedItem
-from service.registry.models import Principal
+from service.registry.models import Principal, PrincipalKey
 
 FEED_LOCK_KEY = 0x4C49_4149_534F_4E02 - (1 << 63)
+# session.info key: the registry as read once in this transaction (see ``directory``).
+_DIRECTORY = "liaison.alerts.directory"
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """A principal as the exchange needs it: its policy facts, and whether it can be sent to
+    (it holds an encryption key valid at the moment the directory was read)."""
+
+    id: str
+    country: str
+    groups: list[str]
+    roles: list[str]
+    attributes: dict[str, Any]
+    deliverable: bool
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Every registered principal, read in two plain queries (no ORM objects)."""
+
+    entries: list[RegistryEntry]  # by id
+
+    @property
+    def ids(self) -> set[str]:
+        return {e.id for e in self.entries}
+
+    @property
+    def groups(self) -> set[str]:
+        return {g for e in self.entries for g in e.groups}
+
+    @property
+    def partners(self) -> list[RegistryEntry]:
+        """Every principal that can receive alerts (role ``agency``)."""
+        return [e for e in self.entries if "agency" in e.roles]
+
+    def get(self, principal_id: str) -> RegistryEntry | None:
+        return next((e for e in self.entries if e.id == principal_id), None)
 
 
 class AlertRepository:
@@ -44,20 +82,40 @@ class AlertRepository:
         if rows:
             await self._session.execute(insert(FeedItem), rows)
 
-    async def partners(self) -> Sequence[Principal]:
-        """Every principal that can receive alerts (role ``agency``), with their keys."""
-        statement = select(Principal).options(selectinload(Principal.keys)).order_by(Principal.id)
-        rows = (await self._session.scalars(statement)).all()
-        return [p for p in rows if "agency" in p.roles]
+    async def directory(self, now: datetime) -> Directory:
+        """The registry at ``now``, read once per transaction and kept for its rest.
 
-    async def principal_ids(self) -> set[str]:
-        return set((await self._session.scalars(select(Principal.id))).all())
-
-    async def known_groups(self) -> set[str]:
-        groups: set[str] = set()
-        for row in (await self._session.scalars(select(Principal.groups))).all():
-            groups.update(row)
-        return groups
+        Plain column queries: a fan-out used to load every principal and key as ORM
+        objects, which cost more than the policy decisions themselves at 20 partners.
+        """
+        cached = self._session.info.get(_DIRECTORY)
+        if isinstance(cached, tuple) and cached[0] == now:
+            directory: Directory = cached[1]
+            return directory
+        principals = select(
+            Principal.id, Principal.country, Principal.groups, Principal.roles, Principal.attributes
+        ).order_by(Principal.id)
+        keys = select(
+            PrincipalKey.principal_id,
+            PrincipalKey.not_before,
+            PrincipalKey.not_after,
+            PrincipalKey.revoked_at,
+        ).where(PrincipalKey.use == "enc")
+        deliverable = {
+            owner
+            for owner, not_before, not_after, revoked_at in (await self._session.execute(keys))
+            if PrincipalKey.window_contains(not_before, not_after, revoked_at, now)
+        }
+        directory = Directory(
+            [
+                RegistryEntry(id_, country, groups, roles, attributes, id_ in deliverable)
+                for id_, country, groups, roles, attributes in (
+                    await self._session.execute(principals)
+                )
+            ]
+        )
+        self._session.info[_DIRECTORY] = (now, directory)
+        return directory
 
     async def decisions(self, alert_id: str) -> Sequence[AlertDecision]:
         statement = (

@@ -155,11 +155,11 @@ class SubmissionService:
         return verified
 
     async def _check_relations(self, actor: AuthenticatedPrincipal, claims: AlertClaims) -> None:
-        known = await self.alerts.principal_ids()
-        unknown = set(claims.audience_agencies) - known
+        directory = await self.alerts.directory(self.now)
+        unknown = set(claims.audience_agencies) - directory.ids
         if unknown:
             raise InvalidInput(f"the audience names unknown agencies {sorted(unknown)}")
-        groups = await self.alerts.known_groups()
+        groups = directory.groups
         if set(claims.audience_groups) - groups:
             raise InvalidInput(
                 f"the audience names unknown groups {sorted(set(claims.audience_groups) - groups)}"

@@ -69,7 +69,7 @@ async def simulate(
     clear = body.model_dump(exclude={"claims"})
     clear |= {"jti": SIMULATION_ID, "iat": int(now.timestamp()), "exp": horizon, "cnf": {"jwk": {}}}
     validated = validate_claims(clear, len(body.claims), now, timedelta(seconds=0))
-    registered = await AlertRepository(session).partners()
+    registered = (await AlertRepository(session).directory(now)).partners
     partners = [p for p in registered if p.id != body.iss]
     originator = next((p for p in registered if p.id == body.iss), None)
     if originator is None:

@@ -46,8 +46,18 @@ class PrincipalKey(Base):
 
     def is_valid_at(self, moment: datetime) -> bool:
         """True when the key is inside its window and not revoked at ``moment``."""
-        if self.revoked_at is not None and self.revoked_at <= moment:
+        return self.window_contains(self.not_before, self.not_after, self.revoked_at, moment)
+
+    @staticmethod
+    def window_contains(
+        not_before: datetime,
+        not_after: datetime | None,
+        revoked_at: datetime | None,
+        moment: datetime,
+    ) -> bool:
+        """The validity rule of ``is_valid_at``, for key columns read without an object."""
+        if revoked_at is not None and revoked_at <= moment:
             return False
-        if moment < self.not_before:
+        if moment < not_before:
             return False
-        return self.not_after is None or moment < self.not_after
+        return not_after is None or moment < not_after
