@@ -144,3 +144,19 @@ async def test_invalid_dispositions(member: MemberFactory, body: dict[str, Any])
     with pytest.raises(LiaisonAPIError) as caught:
         await at.party.client.request("POST", f"/v1/alerts/{alert_id}/dispositions", json=body)
     assert caught.value.status == 422
+
+
+async def test_partner_without_a_valid_encryption_key_is_withheld(
+    member: MemberFactory, admin: LiaisonClient
+) -> None:
+    fr = await member("fr-police", groups=("eu",))
+    de = await member("de-bka", groups=("eu",))
+    nl = await member("nl-politie", groups=("eu",))
+    await admin.revoke_key("nl-politie", nl.party.encryption.public.kid, "compromised")
+    alert_id = (await fr.post())["alert_id"]
+    decisions = {d["partner"]: d for d in (await fr.alerts.show(alert_id))["decisions"]}
+    assert decisions["de-bka"]["decision"] == "received"
+    assert decisions["nl-politie"]["decision"] == "withheld"
+    assert decisions["nl-politie"]["policies"] == ["broker:no-encryption-key"]
+    assert [i.alert_id for i in (await de.poll())[0]] == [alert_id]
+    assert (await nl.alerts.feed())["items"] == []
