@@ -32,7 +32,10 @@ class FanOut:
         directory = await self.repository.directory(self.now)
         partners = [p for p in directory.partners if p.id != alert.originator]
         deliverable = [p for p in partners if p.deliverable]
-        decisions = self.gateway.decide(facts, [partner_facts(p) for p in deliverable])
+        # Cooperatively: other requests of this process keep moving during a large fan-out.
+        decisions = await self.gateway.decide_cooperatively(
+            facts, [partner_facts(p) for p in deliverable]
+        )
         undeliverable = {p.id for p in partners} - {p.id for p in deliverable}
         decisions += [
             Decision(p, False, tuple(facts.claims), (NO_ENCRYPTION_KEY,))

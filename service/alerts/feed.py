@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from service.alerts.envelope import seal_for, sign_notice
-from service.alerts.models import Alert, AlertDecision, FeedItem
-from service.alerts.repository import AlertRepository
+from service.alerts.repository import AlertRepository, FeedRow
 from service.alerts.sdjwt import parse_sd_jwt, present
 from service.alerts.sealing import SealedAlert, open_alert
 from service.audit.sink import AuditSink
 from service.clock import rfc3339
 from service.crypto import EncryptionPublicKey, SigningPrivateKey
 from service.errors import InvalidInput
-from service.registry.models import Principal
 
 MAX_LIMIT = 500
 # Items of these alert states are no longer delivered as content (notices still are).
@@ -43,9 +43,25 @@ def parse_cursor(value: str | None) -> int:
     return int(value)
 
 
-def current_encryption_key(partner: Principal, now: datetime) -> EncryptionPublicKey | None:
-    """The partner's newest valid X25519 key: rotation takes effect for the next item served."""
-    valid = [k for k in partner.keys if k.use == "enc" and k.is_valid_at(now)]
+class PublicKey(Protocol):
+    """A registered key: an ORM ``PrincipalKey`` or a ``KeyRecord``."""
+
+    @property
+    def use(self) -> str: ...
+    @property
+    def public_jwk(self) -> dict[str, Any]: ...
+    @property
+    def not_before(self) -> datetime: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+    def is_valid_at(self, moment: datetime) -> bool: ...
+
+
+def current_encryption_key(keys: Iterable[PublicKey], now: datetime) -> EncryptionPublicKey | None:
+    """The newest valid X25519 key among ``keys`` (a principal's): rotation takes effect for
+    the next item served."""
+    valid = [k for k in keys if k.use == "enc" and k.is_valid_at(now)]
     if not valid:
         return None
     newest = max(valid, key=lambda k: (k.not_before, k.created_at))
@@ -61,28 +77,26 @@ class FeedService:
     now: datetime
 
     async def serve(
-        self, partner: Principal, after: int, limit: int
+        self, partner: str, key: EncryptionPublicKey | None, after: int, limit: int
     ) -> tuple[list[ServedItem], int]:
-        """The partner's next items after ``after``, each appended to the audit log as served,
-        and the cursor to continue from.
+        """The partner's next items after ``after``, each sealed to ``key`` (the partner's
+        current encryption key) and appended to the audit log as served, and the cursor to
+        continue from.
 
         Items for alerts that are gone (withdrawn, expired…) are skipped, but their position
-        is consumed, so the returned cursor still advances past them.
+        is consumed, so the returned cursor still advances past them. Without a key nothing
+        is served.
         """
-        items = await self.repository.feed(partner.id, after, limit)
-        alerts = await self.repository.alerts_by_id({item.alert_id for item in items})
-        decisions = await self.repository.decisions_for(partner.id, {i.alert_id for i in items})
-        key = current_encryption_key(partner, self.now)
+        items = await self.repository.feed(partner, after, limit)
         served: list[ServedItem] = []
         for item in items:
-            alert, decision = alerts[item.alert_id], decisions.get(item.alert_id)
-            to_originator = item.type in ORIGINATOR_NOTICES and alert.originator == partner.id
-            if key is None or not (to_originator or (decision is not None and decision.receive)):
+            to_originator = item.type in ORIGINATOR_NOTICES and item.originator == partner
+            if key is None or not (to_originator or item.receive):
                 continue
-            if item.type == "alert" and alert.status in GONE:
+            if item.type == "alert" and item.status in GONE:
                 continue
-            plaintext = self._plaintext(item, alert, decision, partner.id)
-            version = decision.policy_version if decision is not None else alert.policy_version
+            plaintext = self._plaintext(item, partner)
+            version = item.decision_policy_version or item.alert_policy_version
             served.append(
                 ServedItem(str(item.cursor), item.type, item.alert_id, seal_for(key, plaintext))
             )
@@ -91,7 +105,7 @@ class FeedService:
                 "broker",
                 {
                     "alert_id": item.alert_id,
-                    "partner": partner.id,
+                    "partner": partner,
                     "cursor": str(item.cursor),
                     "item": item.type,
                     "digest": hashlib.sha256(plaintext).hexdigest(),
@@ -100,22 +114,20 @@ class FeedService:
             )
         return served, items[-1].cursor if items else after
 
-    def _plaintext(
-        self, item: FeedItem, alert: Alert, decision: AlertDecision | None, partner: str
-    ) -> bytes:
+    def _plaintext(self, item: FeedRow, partner: str) -> bytes:
         if item.type != "alert":
             notice = {
                 "type": item.type,
-                "alert_id": alert.id,
+                "alert_id": item.alert_id,
                 "reason": item.reason or "",
                 "at": rfc3339(item.created_at),
                 "aud": partner,
             }
             return sign_notice(self.kb_key, notice).encode("ascii")
-        assert decision is not None
-        assert alert.sealed_body is not None and alert.wrapped_key is not None
-        body = open_alert(self.kek, alert.id, SealedAlert(alert.sealed_body, alert.wrapped_key))
-        permitted = set(alert.claims) - set(decision.redacted)
+        assert item.redacted is not None
+        assert item.sealed_body is not None and item.wrapped_key is not None
+        body = open_alert(self.kek, item.alert_id, SealedAlert(item.sealed_body, item.wrapped_key))
+        permitted = set(item.claims) - set(item.redacted)
         presentation = present(
             parse_sd_jwt(body.decode("ascii")),
             permitted,

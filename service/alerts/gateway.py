@@ -31,6 +31,10 @@ class PolicyGateway(Protocol):
 
     def decide(self, alert: AlertFacts, partners: Sequence[PartnerFacts]) -> list[Decision]: ...
 
+    async def decide_cooperatively(
+        self, alert: AlertFacts, partners: Sequence[PartnerFacts]
+    ) -> list[Decision]: ...
+
     def screen(self, alert: AlertFacts, originator: PartnerFacts) -> ScreeningDecision: ...
 
 

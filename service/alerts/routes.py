@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.alerts.actions import AlertActions
-from service.alerts.feed import MAX_LIMIT, FeedService, parse_cursor
+from service.alerts.feed import MAX_LIMIT, FeedService, current_encryption_key, parse_cursor
 from service.alerts.notify import POLL_SECONDS
 from service.alerts.repository import AlertRepository
 from service.alerts.submission import SubmissionService
@@ -22,13 +22,14 @@ from service.api.dependencies import (
     PrincipalDep,
     RuntimeDep,
     SessionDep,
-    StandalonePrincipalDep,
+    SignedRequestDep,
     transaction,
 )
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
+from service.auth.principal import AuthenticatedPrincipal
 from service.clock import rfc3339
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput
 from service.registry.repository import RegistryRepository
 from service.runtime import Runtime
 
@@ -86,31 +87,40 @@ async def submit_alert(
 
 @router.get("/v1/feed")
 async def feed(
-    principal: StandalonePrincipalDep,
+    signed: SignedRequestDep,
     runtime: RuntimeDep,
     after: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     wait: Annotated[float, Query(ge=0, le=30)] = 0,
 ) -> dict[str, Any]:
-    """The caller's feed. Waiting holds no transaction: each look is its own short one."""
-    position = parse_cursor(after)
+    """The caller's feed. Waiting holds no transaction: each look is its own short one, and
+    the request is authenticated in the first (one transaction for a poll that does not wait).
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     keys = runtime.require_broker_keys()
-    async with runtime.notifier.waiter(principal.id) as woken:
+    principal: AuthenticatedPrincipal | None = None
+    async with contextlib.AsyncExitStack() as stack:
         while True:
-            woken.clear()
             now = runtime.clock.now()
             async with transaction(runtime) as session:
-                repository = AlertRepository(session)
-                partner = await RegistryRepository(session).get_principal_with_keys(principal.id)
-                if partner is None:
-                    raise NotFound("the caller is not registered")
+                if principal is None:
+                    principal = await signed.authenticate(session)
+                    position = parse_cursor(after)
+                    # Registered before the first look: nothing committed after it is missed.
+                    woken = await stack.enter_async_context(runtime.notifier.waiter(principal.id))
+                woken.clear()
+                own_keys = await RegistryRepository(session).encryption_keys(principal.id)
                 service = FeedService(
-                    repository, AuditLog(session, now), keys.kek, keys.key_binding, now
+                    AlertRepository(session),
+                    AuditLog(session, now),
+                    keys.kek,
+                    keys.key_binding,
+                    now,
                 )
-                served, position = await service.serve(partner, position, limit)
-                checkpoint = await AuditRepository(session).latest_checkpoint()
+                key = current_encryption_key(own_keys, now)
+                served, position = await service.serve(principal.id, key, position, limit)
+                checkpoint = await AuditRepository(session).latest_note()
             remaining = deadline - loop.time()
             if served or remaining <= 0:
                 break
@@ -119,7 +129,7 @@ async def feed(
     return {
         "items": [vars(item) for item in served],
         "next": str(position),
-        "checkpoint": checkpoint.note if checkpoint is not None else "",
+        "checkpoint": checkpoint or "",
     }
 
 

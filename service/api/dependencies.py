@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -80,12 +81,32 @@ PrincipalDep = Annotated[AuthenticatedPrincipal, Depends(_principal)]
 async def _principal_own_transaction(
     request: Request, runtime: RuntimeDep, now: NowDep
 ) -> AuthenticatedPrincipal:
-    """Authenticate in a short transaction of its own, committed at once: for long-polling
-    endpoints, which must not hold a transaction (and SQLite's write lock) while they wait."""
+    """Authenticate in a short transaction of its own, committed at once: for endpoints that
+    must not hold a transaction (and SQLite's write lock) while they wait or reload."""
     body = await request.body()
     skew = timedelta(seconds=runtime.settings.signature_skew_seconds)
     async with transaction(runtime) as session:
         return await authenticate(session, unverified_request(request, body), now, skew)
 
 
+@dataclass(frozen=True)
+class SignedRequest:
+    """A request to authenticate later, inside a transaction the endpoint opens itself (the
+    feed authenticates in its first look's transaction, saving one per poll)."""
+
+    request: UnverifiedRequest
+    received_at: datetime
+    skew: timedelta
+
+    async def authenticate(self, session: AsyncSession) -> AuthenticatedPrincipal:
+        return await authenticate(session, self.request, self.received_at, self.skew)
+
+
+async def _signed_request(request: Request, runtime: RuntimeDep, now: NowDep) -> SignedRequest:
+    body = await request.body()
+    skew = timedelta(seconds=runtime.settings.signature_skew_seconds)
+    return SignedRequest(unverified_request(request, body), now, skew)
+
+
 StandalonePrincipalDep = Annotated[AuthenticatedPrincipal, Depends(_principal_own_transaction)]
+SignedRequestDep = Annotated[SignedRequest, Depends(_signed_request)]

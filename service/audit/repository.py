@@ -47,6 +47,11 @@ class AuditRepository:
         statement = select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)
         return (await self._session.scalars(statement)).first()
 
+    async def latest_note(self) -> str | None:
+        """The latest checkpoint's signed note alone (what every feed page carries)."""
+        statement = select(AuditCheckpoint.note).order_by(AuditCheckpoint.size.desc()).limit(1)
+        return await self._session.scalar(statement)
+
     async def checkpoint(self, size: int) -> AuditCheckpoint | None:
         return await self._session.get(AuditCheckpoint, size)
 

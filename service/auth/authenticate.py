@@ -35,20 +35,19 @@ async def authenticate(
     """
     params = parse_signature_params(request)
     registry = RegistryRepository(session)
-    key = await registry.get_key(params.keyid)
-    if key is None or key.use != "sig":
+    credential = await registry.signing_credential(params.keyid)
+    if credential is None or credential.key.use != "sig":
         raise UnknownKey("keyid is not a registered signing key")
+    key = credential.key
     if not key.is_valid_at(now):
         raise KeyNotValid("the signing key is revoked or outside its validity window")
     check_freshness(params, now, skew)
     verify_signature(request, params, SigningPublicKey.from_jwk(key.public_jwk))
     if not await NonceRepository(session).remember(params.keyid, params.nonce, now):
         raise ReplayedRequest("this (keyid, nonce) was already used")
-    principal = await registry.get_principal(key.principal_id)
-    assert principal is not None, "foreign key guarantees the principal exists"
     return AuthenticatedPrincipal(
-        id=principal.id,
-        roles=frozenset(principal.roles),
-        groups=frozenset(principal.groups),
+        id=key.principal_id,
+        roles=frozenset(credential.roles),
+        groups=frozenset(credential.groups),
         kid=key.kid,
     )

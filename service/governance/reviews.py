@@ -97,7 +97,7 @@ class ReviewService:
             raise Conflict("the alert's content has been shredded")
         reviewer = await self.registry.get_principal_with_keys(actor.id)
         assert reviewer is not None
-        key = current_encryption_key(reviewer, self.now)
+        key = current_encryption_key(reviewer.keys, self.now)
         if key is None:
             raise Conflict("the reviewer has no valid encryption key")
         body = open_alert(kek, alert.id, SealedAlert(alert.sealed_body, alert.wrapped_key))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import cedarpy
 import pytest
 
-from service.policy.engine import PolicyEngine, PolicyEvaluationError
+from service.policy.engine import COOPERATIVE_CHUNK, PolicyEngine, PolicyEvaluationError
 from service.policy.facts import PartnerFacts
 from service.policy.policy_set import PolicySet
 from tests.policy.builders import BASE_ALERT, alert, partner
@@ -250,3 +251,44 @@ def test_engine_reports_its_policy_version(
 ) -> None:
     assert policy_engine.version == shipped_set.version
     assert policy_engine.policy_set is shipped_set
+
+
+async def test_cooperative_decisions_equal_one_batch_and_let_others_run(
+    policy_engine: PolicyEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partners = [
+        partner(f"agency-{i}", groups=("schengen",) if i % 3 else (), clearances=("biometrics",))
+        if i % 2
+        else partner(f"agency-{i}", groups=("schengen",))
+        for i in range(150)
+    ]
+    expected = policy_engine.decide(BASE_ALERT, partners)
+    calls: list[int] = []
+    real = cedarpy.is_authorized_batch
+    ticks = 0
+
+    def counting(requests: list[Any], *args: Any, **kwargs: Any) -> Any:
+        calls.append(len(requests))
+        return real(requests, *args, **kwargs)
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    monkeypatch.setattr(cedarpy, "is_authorized_batch", counting)
+    other = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    try:
+        decided = await policy_engine.decide_cooperatively(BASE_ALERT, partners)
+    finally:
+        other.cancel()
+    assert decided == expected
+    assert any(d.receive for d in decided) and any(not d.receive for d in decided)
+    assert any(d.redacted for d in decided if d.receive)
+    assert max(calls) <= COOPERATIVE_CHUNK
+    assert sum(calls) == 150 + sum(d.receive for d in decided) * len(BASE_ALERT.claims)
+    # the other task ran before each Cedar call, not only before and after the decision
+    assert ticks - before == len(calls) == 3 + 8
