@@ -105,12 +105,17 @@ async def steady_poll(
     latencies: list[float] = []
     served = 0
     done = asyncio.Event()
+    warm = asyncio.Barrier(len(pollers) + 1)
 
     async def poller(agency: Agency, offset: float) -> None:
         nonlocal served
         cursor = str(start)
-        await asyncio.sleep(offset)
         async with LiaisonClient(base, agency.signing, timeout=60) as client:
+            # Not measured: a client's first request also opens its connection, and 16
+            # clients starting at once measured the load generator's start-up (~200 ms).
+            await client.request("GET", "/v1/feed", params={"limit": 1, "after": cursor})
+            await warm.wait()
+            await asyncio.sleep(offset)
             while not done.is_set():
                 began = time.perf_counter()
                 response = await client.request(
@@ -126,6 +131,7 @@ async def steady_poll(
     tasks = [
         asyncio.create_task(poller(a, interval * i / len(pollers))) for i, a in enumerate(pollers)
     ]
+    await warm.wait()
     began = time.perf_counter()
     posted = await _publish_paced(base, origin, tokens, rate)
     elapsed = time.perf_counter() - began
