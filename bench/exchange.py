@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import socket
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from bench.common import Backend, Distribution, ScratchDatabase, machine, scratch_database
 from service.alerts.envelope import seal_for
@@ -35,6 +37,7 @@ from service.alerts.sealing import open_alert, seal_alert
 from service.alerts.validation import validate_claims
 from service.audit.log import AuditLog
 from service.audit.merkle import leaf_hash
+from service.audit.models import PendingEntry
 from service.auth.principal import broker_principal
 from service.auth.signatures import UnverifiedRequest, parse_signature_params, verify_signature
 from service.client import LiaisonClient, sign_request
@@ -224,6 +227,25 @@ async def poll_rate(
     return served / (time.monotonic() - started), Distribution.of(latencies)
 
 
+async def wait_idle(url: str) -> None:
+    """Wait (up to a minute) until the server has integrated every queued audit entry, then a
+    little more: the floors are measured in this process and must not share the CPU with the
+    server's backlog."""
+    engine = make_engine(url)
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                while True:
+                    async with make_sessionmaker(engine)() as session:
+                        count = select(func.count()).select_from(PendingEntry)
+                        if await session.scalar(count) == 0:
+                            break
+                    await asyncio.sleep(0.1)
+    finally:
+        await engine.dispose()
+    await asyncio.sleep(0.5)
+
+
 def _per_call(function: Callable[[], object], repeat: int) -> float:
     started = time.perf_counter()
     for _ in range(repeat):
@@ -298,6 +320,7 @@ async def run_backend(backend: Backend, quick: bool) -> list[str]:
                 await server.ready()
                 kb_key = db.keys.key_binding.public.to_jwk()
                 rate, latency = await publish_rate(server.base, origin, kb_key, seconds, 16)
+                await wait_idle(db.url)
                 floor = floors(origin, partners, db.keys.key_binding)
                 floor_rate = workers / floor["publish"]
                 lines.append(

@@ -78,7 +78,8 @@ def make_plots(document: dict[str, Any], directory: Path) -> list[Path]:
             poll_axis.plot(
                 counts, [p["items_per_second"] for p in poll], "o-", label=f"{name} backlog"
             )
-        steady = report["steady"]
+        # Steady state at the main publisher load only (older reports have no "offered").
+        steady = [p for p in report["steady"] if p.get("offered", 5.0) == 5.0]
         if steady:
             counts = [p["partners"] for p in steady]
             poll_axis.plot(

@@ -50,6 +50,10 @@ class Integrator:
     clock: Clock
     batch_size: int = BATCH_SIZE
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # The frontier this integrator last committed. Checkpoint sizes only grow and stored nodes
+    # never change, so while the latest checkpoint still has its size it is exactly the stored
+    # frontier, and the next batch need not read it back.
+    _frontier: Frontier | None = field(default=None, init=False, repr=False)
 
     async def integrate_once(self, *, wait: bool = False) -> int:
         """Integrate up to ``batch_size`` queued entries; return how many were integrated.
@@ -61,19 +65,21 @@ class Integrator:
             repository = AuditRepository(session)
             if not await repository.take_integrator_lock(wait=wait):
                 return 0
-            latest = await repository.latest_checkpoint()
+            latest = await repository.latest_size()
             pending = await repository.pending(self.batch_size)
             if latest is not None and not pending:
                 return 0
-            size = latest.size if latest is not None else 0
-            frontier = Frontier.from_stored(
-                size, await repository.nodes(complete_subtrees(0, size))
-            )
+            size = latest or 0
+            if self._frontier is not None and self._frontier.size == size:
+                frontier = self._frontier.copy()
+            else:
+                frontier = Frontier.from_stored(
+                    size, await repository.nodes(complete_subtrees(0, size))
+                )
             entries: list[dict[str, Any]] = []
             nodes = []
-            for offset, row in enumerate(pending):
+            for offset, (_, payload) in enumerate(pending):
                 index = size + offset
-                payload = dict(row.payload)
                 data = leaf_bytes(payload, index)
                 nodes.extend(frontier.append(leaf_hash(data)))
                 entries.append(
@@ -99,9 +105,11 @@ class Integrator:
                     "note": note,
                     "signed_at": self.clock.now(),
                 },
-                [row.id for row in pending],
+                [queue_id for queue_id, _ in pending],
             )
-            return len(pending)
+        # Committed: only now is the new frontier the stored one.
+        self._frontier = frontier
+        return len(pending)
 
     async def drain(self, *, wait: bool = False) -> int:
         """Integrate until the queue is empty; return the count.

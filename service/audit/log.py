@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import PendingEntry
 from service.clock import rfc3339
+from service.db.base import table_of
 
 # Session flag: this transaction queued entries (the integrator is woken after commit).
 APPENDED = "liaison.audit.appended"
@@ -70,5 +71,5 @@ class AuditLog:
         if rows:
             # Entries added with append() before must keep their place in the queue.
             await self._session.flush()
-            await self._session.execute(insert(PendingEntry), rows)
+            await self._session.execute(insert(table_of(PendingEntry)), rows)
             self._session.info[APPENDED] = True

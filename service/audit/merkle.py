@@ -248,6 +248,10 @@ class Frontier:
         """The number of leaves appended so far."""
         return self._size
 
+    def copy(self) -> Frontier:
+        """An independent frontier of the same tree (appending to one leaves the other)."""
+        return Frontier(self._size, [value for _, value in self._nodes])
+
     def addresses(self) -> list[NodeAddress]:
         """The addresses of the frontier nodes, left to right (``complete_subtrees(0, size)``)."""
         return [address for address, _ in self._nodes]

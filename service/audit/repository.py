@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.merkle import NodeAddress
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
+from service.db.base import table_of
 
 # An arbitrary constant: the PostgreSQL advisory lock that elects the one integrator.
 INTEGRATOR_LOCK_KEY = 0x4C49_4149_534F_4E01 - (1 << 63)
@@ -79,9 +80,16 @@ class AuditRepository:
                 found[NodeAddress(level, index)] = value
         return found
 
-    async def pending(self, limit: int) -> Sequence[PendingEntry]:
-        statement = select(PendingEntry).order_by(PendingEntry.id).limit(limit)
-        return (await self._session.scalars(statement)).all()
+    async def latest_size(self) -> int | None:
+        """The size of the latest checkpoint; None before the first."""
+        statement = select(AuditCheckpoint.size).order_by(AuditCheckpoint.size.desc()).limit(1)
+        return await self._session.scalar(statement)
+
+    async def pending(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """The oldest ``limit`` queued entries as (queue id, payload), plain rows."""
+        table = table_of(PendingEntry)
+        statement = select(table.c.id, table.c.payload).order_by(table.c.id).limit(limit)
+        return [(row[0], row[1]) for row in await self._session.execute(statement)]
 
     async def has_pending(self) -> bool:
         return (await self._session.scalar(select(PendingEntry.id).limit(1))) is not None
@@ -94,21 +102,18 @@ class AuditRepository:
         integrated_ids: list[int],
     ) -> None:
         """Insert a batch's entries, node hashes and checkpoint, and dequeue its pending rows."""
+        # Table-level (Core) statements: no ORM bookkeeping for rows never loaded as objects.
+        entry_table, node_table = table_of(AuditEntry), table_of(AuditNode)
         for start in range(0, len(entries), _CHUNK):
-            await self._session.execute(insert(AuditEntry), entries[start : start + _CHUNK])
+            await self._session.execute(insert(entry_table), entries[start : start + _CHUNK])
         node_rows = [{"level": a.level, "idx": a.index, "hash": h} for a, h in nodes]
         for start in range(0, len(node_rows), _CHUNK):
-            await self._session.execute(insert(AuditNode), node_rows[start : start + _CHUNK])
-        await self._session.execute(insert(AuditCheckpoint), [checkpoint])
+            await self._session.execute(insert(node_table), node_rows[start : start + _CHUNK])
+        await self._session.execute(insert(table_of(AuditCheckpoint)), [checkpoint])
+        pending = table_of(PendingEntry)
         for start in range(0, len(integrated_ids), _CHUNK):
             ids = integrated_ids[start : start + _CHUNK]
-            # No session synchronisation: the rows are never used again, and checking every
-            # chunk against the whole batch in the session cost 38 % of a drain.
-            await self._session.execute(
-                delete(PendingEntry)
-                .where(PendingEntry.id.in_(ids))
-                .execution_options(synchronize_session=False)
-            )
+            await self._session.execute(delete(pending).where(pending.c.id.in_(ids)))
 
     async def entries(self, start: int, end: int) -> Sequence[AuditEntry]:
         statement = (

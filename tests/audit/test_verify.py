@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from service.audit.integrator import Integrator
 from service.audit.merkle import Frontier, assemble, consistency_plan, inclusion_plan, leaf_hash
 from service.audit.models import PendingEntry
 from service.audit.note import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
@@ -34,6 +35,7 @@ from service.audit.verify import (
 from service.cli.main import main
 from service.client import LiaisonClient
 from service.crypto import SigningPrivateKey
+from service.db.engine import make_engine, make_sessionmaker
 from tests.conftest import Party, settle
 
 
@@ -440,3 +442,28 @@ async def test_empty_log_verifies() -> None:
     log = MemoryLog([])
     report = await verify_log(log, log.signer.verifier, log.ORIGIN)
     assert (report.size, report.entries_checked) == (0, 0)
+
+
+async def test_integrators_taking_turns_keep_one_consistent_log(
+    app: FastAPI, populated: Trust, engine: AsyncEngine, database_url: str
+) -> None:
+    """Each integrator keeps the frontier it last committed; after another process has
+    integrated in between it must read the stored one again, or the tree would fork."""
+    runtime = app.state.runtime
+    own_engine = make_engine(database_url)  # as a second process would (BEGIN IMMEDIATE)
+    sessionmaker = make_sessionmaker(own_engine)
+    first, second = (
+        Integrator(sessionmaker, runtime.checkpoint_signer(), runtime.clock, batch_size=7)
+        for _ in range(2)
+    )
+    integrated = {"first": 0, "second": 0}
+    for turn in range(6):
+        size = (await stored_checkpoint(engine))[0]
+        await enqueue(engine, 10 + turn, actor=f"turn-{turn}")
+        name, integrator = ("first", first) if turn % 3 else ("second", second)
+        integrated[name] += await integrator.drain(wait=True)
+        report = await verify_database(engine, populated)
+        assert report.checkpoint.size == size + 10 + turn
+    # (the app's own integrator may have taken a batch too: three integrators, one tree)
+    assert integrated["first"] > 0 and integrated["second"] > 0
+    await own_engine.dispose()
