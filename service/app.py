@@ -26,7 +26,7 @@ from service.audit.log import AuditLog
 from service.auth.nonces import NonceRepository
 from service.broker.keys import load_broker_keys, read_kek
 from service.clock import Clock, SystemClock
-from service.db.engine import make_engine, make_sessionmaker
+from service.db.engine import make_engine, make_read_engine, make_sessionmaker
 from service.db.migrations import ensure_current
 from service.governance import routes as governance_routes
 from service.governance.repository import GovernanceRepository
@@ -112,12 +112,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        read_engine = make_read_engine(settings.resolved_database_url)
         runtime = Runtime(
             settings=settings,
             engine=engine,
             sessionmaker=make_sessionmaker(engine),
             clock=clock or SystemClock(),
             metrics=app.state.metrics,
+            read_sessionmaker=make_sessionmaker(read_engine) if read_engine else None,
         )
         app.state.runtime = runtime
         try:
@@ -151,6 +153,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             await engine.dispose()
+            if read_engine is not None:
+                await read_engine.dispose()
 
     app = FastAPI(title="Liaison", version=__version__, lifespan=lifespan)
     app.state.metrics = metrics = Metrics()

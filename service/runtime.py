@@ -34,6 +34,13 @@ class Runtime:
     integrator: Integrator | None = None
     policy: PolicyGateway | None = None
     notifier: FeedNotifier = field(default_factory=FeedNotifier)
+    # Read-only snapshots that need not queue behind SQLite's one writer; None: use
+    # ``sessionmaker`` (PostgreSQL). See ``service.db.engine.make_read_engine``.
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+    def reader(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for read-only work: never write through them."""
+        return self.read_sessionmaker or self.sessionmaker
 
     def require_broker_keys(self) -> BrokerKeys:
         """The broker keys; raises NotReady before start-up has loaded them."""

@@ -8,11 +8,17 @@ from datetime import datetime
 from service.alerts.gateway import PolicyGateway, partner_facts
 from service.alerts.models import Alert
 from service.alerts.notify import mark_published
-from service.alerts.repository import AlertRepository
+from service.alerts.repository import AlertRepository, Directory
 from service.audit.sink import AuditSink
-from service.policy.facts import AlertFacts, Decision
+from service.policy.facts import AlertFacts, Decision, PartnerFacts
 
 NO_ENCRYPTION_KEY = "broker:no-encryption-key"
+
+
+def candidates(directory: Directory, originator: str) -> list[PartnerFacts]:
+    """The partners a fan-out asks the policies about, in the order asked: every agency but
+    the originator that holds a valid encryption key (the others are withheld unasked)."""
+    return [partner_facts(p) for p in directory.partners if p.id != originator and p.deliverable]
 
 
 @dataclass
@@ -31,12 +37,11 @@ class FanOut:
         """
         directory = await self.repository.directory(self.now)
         partners = [p for p in directory.partners if p.id != alert.originator]
-        deliverable = [p for p in partners if p.deliverable]
         # Cooperatively: other requests of this process keep moving during a large fan-out.
         decisions = await self.gateway.decide_cooperatively(
-            facts, [partner_facts(p) for p in deliverable]
+            facts, candidates(directory, alert.originator)
         )
-        undeliverable = {p.id for p in partners} - {p.id for p in deliverable}
+        undeliverable = {p.id for p in partners if not p.deliverable}
         decisions += [
             Decision(p, False, tuple(facts.claims), (NO_ENCRYPTION_KEY,))
             for p in sorted(undeliverable)

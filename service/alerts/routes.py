@@ -8,13 +8,14 @@ import contextlib
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.alerts.actions import AlertActions
 from service.alerts.feed import MAX_LIMIT, FeedService, current_encryption_key, parse_cursor
 from service.alerts.notify import POLL_SECONDS
+from service.alerts.prepare import PreparedGateway, prepare_decisions
 from service.alerts.repository import AlertRepository
 from service.alerts.submission import SubmissionService
 from service.api.dependencies import (
@@ -24,6 +25,7 @@ from service.api.dependencies import (
     SessionDep,
     SignedRequestDep,
     transaction,
+    unverified_request,
 )
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
@@ -57,9 +59,28 @@ def _actions(runtime: Runtime, session: Any, now: Any) -> AlertActions:
     )
 
 
+async def _prepared(request: Request, runtime: RuntimeDep, now: NowDep) -> PreparedGateway:
+    body = await request.body()
+    return await prepare_decisions(
+        runtime.require_policy(),
+        runtime.reader(),
+        unverified_request(request, body),
+        body,
+        now,
+        timedelta(seconds=runtime.settings.signature_skew_seconds),
+    )
+
+
 @router.post("/v1/alerts", status_code=201, response_model=None)
 async def submit_alert(
-    request: Request, principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep, now: NowDep
+    request: Request,
+    # Solved first, before the request transaction (and its connection) exists: the policy
+    # decisions are made without holding it (service.alerts.prepare).
+    prepared: Annotated[PreparedGateway, Depends(_prepared)],
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    now: NowDep,
 ) -> JSONResponse:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != SD_JWT_MEDIA_TYPE:
@@ -69,14 +90,17 @@ async def submit_alert(
         alerts=AlertRepository(session),
         registry=RegistryRepository(session),
         audit=AuditLog(session, now),
-        gateway=runtime.require_policy(),
+        gateway=prepared,
         kek=keys.kek,
         kb_key=keys.key_binding.public,
         now=now,
         skew=timedelta(seconds=runtime.settings.signature_skew_seconds),
         purge_days=runtime.settings.purge_deadline_days,
     )
-    result = await service.submit(principal, await request.body())
+    try:
+        result = await service.submit(principal, await request.body())
+    finally:
+        runtime.metrics.prepared_decisions.labels(prepared.outcome).inc()
     body = {
         "alert_id": result.alert_id,
         "status": result.status,

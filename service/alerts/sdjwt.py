@@ -305,6 +305,20 @@ def _process(
     return clear, tuple(digests), result
 
 
+def unverified_content(unverified: UnverifiedSdJwt) -> tuple[dict[str, Any], list[str]] | None:
+    """The clear claims and the disclosed claim names that ``verify_alert`` will find if the
+    signature verifies; None if the disclosures would not verify anyway.
+
+    Nothing here is verified: for work done ahead of verification whose result is used only
+    if the verified alert turns out to have exactly these claims.
+    """
+    try:
+        clear, _, disclosures = _process(unverified.unverified_claims, unverified.disclosures)
+    except (InvalidSdJwt, MalformedSdJwt):
+        return None
+    return clear, list(disclosures)
+
+
 def _verify_issuer_part(
     unverified: UnverifiedSdJwt, issuer_key: SigningPublicKey
 ) -> tuple[dict[str, Any], dict[str, Any], tuple[str, ...], dict[str, Disclosure]]:

@@ -27,6 +27,15 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
 
+        self.prepared_decisions = Counter(
+            "liaison_prepared_decisions",
+            "Publications by what became of the policy decisions made before their transaction"
+            " (used; recomputed: the registry or alert differed; unused: held, duplicate or"
+            " rejected; none: not prepared)",
+            ["outcome"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -54,5 +54,37 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def make_read_engine(url: str) -> AsyncEngine | None:
+    """A second engine for read-only snapshots on SQLite; None on PostgreSQL (its pool is
+    shared by readers and writers).
+
+    SQLite's one writer connection (above) serialises every transaction of the process. In
+    WAL mode readers need no lock at all, so work that only reads and then computes (a
+    publication's policy decisions are made before its transaction, see
+    ``service.alerts.prepare``) reads here instead of queueing behind the writer. Each
+    connection refuses writes (``query_only``) and its transactions are deferred (a
+    snapshot), never ``BEGIN IMMEDIATE``.
+    """
+    if not is_sqlite(url):
+        return None
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_size=2, max_overflow=0, pool_timeout=60
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _sqlite_begin_deferred(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
