@@ -125,6 +125,7 @@ async def publish_phase(ctx: Context, count: int) -> None:
     if len(partners) < count:
         more = [f"partner-{i:03d}" for i in range(len(partners), count)]
         partners += await register(db, more)
+    await wait_idle(db.url)
     rate, latency = await publish_rate(server.base, origin, kb_key, seconds, 16)
     await wait_idle(db.url)
     floor = floors(origin, partners, kb)
@@ -163,6 +164,9 @@ async def live_phases(ctx: Context) -> None:
     item_floor = report.floor["item"] + report.floor["request_verify"] / 100
     floor_items = report.workers / item_floor
     for count in POLL_PARTNERS:
+        # Each measurement starts from a quiet server: the previous one's audit backlog
+        # would otherwise be integrated during it (and, on SQLite, hold the one writer).
+        await wait_idle(db.url)
         items, poll = await poll_rate(server.base, partners[:count], seconds, 100)
         report.poll.append(
             {
@@ -187,6 +191,7 @@ async def live_phases(ctx: Context) -> None:
             )
         )
     for count, rate in STEADY_RUNS:
+        await wait_idle(db.url)
         steady = await steady_poll(
             server.base,
             db.url,
@@ -216,6 +221,7 @@ async def live_phases(ctx: Context) -> None:
             f"{steady.items_per_second:,.0f} items/s; per poll {dist_ms(steady.latency)} "
             + against(steady.latency.p99 * 1000, POLL_P99_MS, higher_is_better=False)
         )
+    await wait_idle(db.url)
     waiting = await longpoll_delay(
         server.base,
         db.url,

@@ -18,7 +18,10 @@ from service.audit.repository import AuditRepository
 from service.clock import Clock
 
 logger = logging.getLogger("liaison.audit")
-BATCH_SIZE = 5000
+# A batch holds the integrator's transaction (on SQLite, the process's only writer) for about
+# 0.1 ms per entry: 1,000 entries keep that under ~100 ms while costing no more per entry than
+# larger batches (measured: 80-110 µs/entry from 200 entries up).
+BATCH_SIZE = 1000
 POLL_SECONDS = 0.5
 WAKE_DEBOUNCE_SECONDS = 0.1
 
