@@ -19,6 +19,7 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_originator", "originator"),
         Index("ix_alerts_status_expires_at", "status", "expires_at"),
+        Index("ix_alerts_status_status_changed_at", "status", "status_changed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, text
+from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.merkle import NodeAddress
@@ -17,6 +18,20 @@ from service.db.base import table_of
 INTEGRATOR_LOCK_KEY = 0x4C49_4149_534F_4E01 - (1 << 63)
 # Parameters per statement stay well under SQLite's and asyncpg's limits.
 _CHUNK = 500
+
+
+@functools.lru_cache(maxsize=512)
+def _nodes_statement(levels: tuple[int, ...]) -> Select[int, int, bytes]:
+    """``SELECT level, idx, hash`` of the nodes at ``levels``, with one expanding ``IN``
+    parameter (``idx0``, ``idx1``, …) per level, in the order given."""
+    table = table_of(AuditNode)
+    condition = or_(
+        *(
+            and_(table.c.level == level, table.c.idx.in_(bindparam(f"idx{n}", expanding=True)))
+            for n, level in enumerate(levels)
+        )
+    )
+    return select(table.c.level, table.c.idx, table.c.hash).where(condition)
 
 
 class AuditRepository:
@@ -61,7 +76,8 @@ class AuditRepository:
 
         Written as ``(level = ? AND idx IN (…)) OR …`` rather than a row-value ``IN``: SQLite
         answers the row-value form with a full scan (130 ms at a million entries), the OR form
-        with one primary-key search per address on both databases.
+        with one primary-key search per address on both databases. The statement for a set of
+        levels is built once (``_nodes_statement``); proofs of one tree size share it.
         """
         wanted = sorted(set(addresses))
         found: dict[NodeAddress, bytes] = {}
@@ -69,14 +85,10 @@ class AuditRepository:
             by_level: dict[int, list[int]] = {}
             for address in wanted[start : start + _CHUNK]:
                 by_level.setdefault(address.level, []).append(address.index)
-            condition = or_(
-                *(
-                    and_(AuditNode.level == level, AuditNode.idx.in_(indices))
-                    for level, indices in by_level.items()
-                )
-            )
-            statement = select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(condition)
-            for level, index, value in (await self._session.execute(statement)).all():
+            levels = tuple(by_level)
+            parameters = {f"idx{n}": by_level[level] for n, level in enumerate(levels)}
+            result = await self._session.execute(_nodes_statement(levels), parameters)
+            for level, index, value in result:
                 found[NodeAddress(level, index)] = value
         return found
 
