@@ -35,9 +35,11 @@ from service.audit.merkle import (
     Frontier,
     assemble,
     complete_subtrees,
+    consistency_plan,
     inclusion_plan,
     leaf_hash,
     plan_addresses,
+    verify_consistency,
     verify_inclusion,
 )
 from service.audit.models import AuditCheckpoint, AuditEntry
@@ -62,6 +64,7 @@ class GrowthPoint:
     populate_seconds: float
     poll: Distribution
     inclusion: Distribution
+    consistency: Distribution
 
 
 class Populator:
@@ -256,6 +259,27 @@ class Populator:
             verify_inclusion(leaf_hash(entry.leaf), index, size, proof, root)
         return Distribution.of(timings)
 
+    async def consistency(self, samples: int, rng: random.Random) -> Distribution:
+        """Consistency proofs from random earlier sizes to the latest checkpoint, each verified
+        against the stored checkpoint of that size."""
+        async with self.sessionmaker() as session:
+            checkpoints = (
+                await session.execute(select(AuditCheckpoint.size, AuditCheckpoint.root))
+            ).all()
+        roots = {size: root for size, root in checkpoints}
+        size = max(roots)
+        earlier = sorted(s for s in roots if 0 < s < size)
+        timings: list[float] = []
+        for _ in range(samples if earlier else 0):
+            old = rng.choice(earlier)
+            async with self.sessionmaker() as session, session.begin():
+                started = time.perf_counter()
+                plan = consistency_plan(old, size)
+                proof = assemble(plan, await AuditRepository(session).nodes(plan_addresses(plan)))
+                timings.append(time.perf_counter() - started)
+            verify_consistency(old, size, proof, roots[old], roots[size])
+        return Distribution.of(timings)
+
     async def max_cursor(self) -> int:
         async with self.sessionmaker() as session:
             return int(await session.scalar(select(func.max(FeedItem.cursor))) or 0)
@@ -312,7 +336,12 @@ async def run_growth(
                 server.base, pollers, await populator.max_cursor(), polls, rng
             )
             inclusion = await populator.inclusion(proofs, rng)
-            points.append(GrowthPoint(size, await populator.audit_size(), seconds, poll, inclusion))
+            consistency = await populator.consistency(proofs, rng)
+            points.append(
+                GrowthPoint(
+                    size, await populator.audit_size(), seconds, poll, inclusion, consistency
+                )
+            )
     finally:
         server.stop()
         await populator.close()

@@ -11,8 +11,11 @@ HTTP by this process:
    originator posts 1 or 5 alerts/s to 100 partners (the case the p99 ≤ 50 ms target is
    about: the poll's latency with a publisher competing for the same CPU);
 4. long-poll: acceptance (201) to appearance in a waiting partner's ``wait=`` poll;
-5. growth: poll p50 and inclusion-proof latency at 10k, 100k (and 1M) stored alerts, on a
-   database filled by ``bench.growth``.
+5. growth: poll p50 and inclusion- and consistency-proof latency at 10k, 100k (and 1M)
+   stored alerts (about twice as many audit entries), on a database filled by
+   ``bench.growth``;
+6. audit: appends per second integrated into signed checkpoints and the checkpoint lag, at
+   the target rate and flat out (``bench.audit_appends``).
 
 Every figure is printed with its target (or floor) and ratio; ``--json`` keeps them, and the
 plots go to ``docs/plots/`` (``bench.plots``).
@@ -30,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.audit_appends import measure_load
 from bench.common import (
     BACKENDS,
     Backend,
@@ -59,6 +63,9 @@ POLL_P99_MS = 50.0
 LONGPOLL_P99_S = 1.0
 GROWTH_RATIO = 1.5
 INCLUSION_MEDIAN_MS = 2.0
+TARGET_APPENDS = 5_000.0
+# AuditLog's contract: an entry is in a signed checkpoint within 2 s of its commit.
+CHECKPOINT_LAG_S = 2.0
 PUBLISH_PARTNERS = (20, 100, 500)
 POLL_PARTNERS = (16, 64)
 STEADY_RATE = 5.0
@@ -76,7 +83,7 @@ class Options:
     longpoll_alerts: int
     growth_polls: int
     proofs: int
-    phases: tuple[str, ...] = ("exchange", "growth")
+    phases: tuple[str, ...] = ("exchange", "growth", "audit")
 
 
 @dataclass
@@ -91,6 +98,7 @@ class Report:
     longpoll: dict[str, Any] = field(default_factory=dict)
     growth: list[dict[str, Any]] = field(default_factory=list)
     floor: dict[str, float] = field(default_factory=dict)
+    audit: list[dict[str, Any]] = field(default_factory=list)
 
 
 def ms(seconds: float) -> str:
@@ -190,7 +198,7 @@ async def live_phases(ctx: Context) -> None:
                 else ""
             )
         )
-    for count, rate in STEADY_RUNS:
+    for count, rate in STEADY_RUNS[:2] if options.quick else STEADY_RUNS:
         await wait_idle(db.url)
         steady = await steady_poll(
             server.base,
@@ -284,13 +292,16 @@ async def run_growth_phase(backend: Backend, options: Options, report: Report) -
                 "poll_p99": point.poll.p99,
                 "inclusion_p50": point.inclusion.median,
                 "inclusion_p99": point.inclusion.p99,
+                "consistency_p50": point.consistency.median,
+                "consistency_p99": point.consistency.p99,
             }
         )
         say(
             f"growth, {point.alerts:,} alerts ({point.audit_entries:,} audit entries, filled in "
             f"{point.populate_seconds:.1f} s): poll of 100 {dist_ms(point.poll)}; inclusion "
             f"proof p50 {point.inclusion.median * 1000:.3f} ms, p99 "
-            f"{point.inclusion.p99 * 1000:.3f} ms"
+            f"{point.inclusion.p99 * 1000:.3f} ms; consistency proof p50 "
+            f"{point.consistency.median * 1000:.3f} ms, p99 {point.consistency.p99 * 1000:.3f} ms"
         )
     first, last = points[0], points[-1]
     ratio = last.poll.median / first.poll.median
@@ -305,6 +316,48 @@ async def run_growth_phase(backend: Backend, options: Options, report: Report) -
     )
 
 
+async def run_audit_phase(backend: Backend, options: Options, report: Report) -> None:
+    """Appends per second and checkpoint lag (``bench.audit_appends``): 2 app processes x 4
+    writers x 100 entries per transaction, each running its integrator, on a fresh log;
+    offered the target rate through both append paths, then flat out. (Proof latency is in
+    the growth phase; ``python -m bench audit`` has the same loads on a 1M-entry log.)"""
+    seconds = 2.0 if options.quick else 10.0
+    async with scratch_database(backend) as db:
+        runs = [(TARGET_APPENDS, "append"), (TARGET_APPENDS, "append_many"), (None, "append_many")]
+        if options.quick:  # the fan-out's path, at the target and flat out
+            runs = runs[1:]
+        for rate, api in runs:
+            load = await measure_load(
+                db, writers=2, tasks=4, batch=100, seconds=seconds, rate=rate, api=api
+            )
+            report.audit.append(
+                {
+                    "api": api,
+                    "offered": rate,
+                    "integrated_rate": load.integrated_rate,
+                    "committed_rate": load.enqueue_rate,
+                    "lag_p50": load.lag.median,
+                    "lag_p95": load.lag.p95,
+                    "lag_max": load.lag.maximum,
+                    "failures": load.failures,
+                }
+            )
+            offered = f"offered {rate:,.0f}/s" if rate else "flat out"
+            verdict = (
+                " " + against(load.integrated_rate, TARGET_APPENDS, higher_is_better=True)
+                if rate
+                else ""
+            )
+            say(
+                f"audit appends ({api}, {offered}, {seconds:g} s): integrated "
+                f"{load.integrated_rate:,.0f}/s{verdict}, committed {load.enqueue_rate:,.0f}/s, "
+                f"{load.failures} failed; checkpoint lag p50 {ms(load.lag.median)}, p95 "
+                f"{ms(load.lag.p95)}, max {ms(load.lag.maximum)} "
+                + against(load.lag.p95, CHECKPOINT_LAG_S, higher_is_better=False)
+                + " [p95]"
+            )
+
+
 async def run_backend(backend: Backend, options: Options) -> Report:
     report = Report(backend=backend, workers=2 if backend == "postgresql" else 1)
     say(f"## {backend} ({report.workers} worker(s))")
@@ -313,16 +366,22 @@ async def run_backend(backend: Backend, options: Options) -> Report:
         await run_exchange(backend, options, report)
     if "growth" in options.phases:
         await run_growth_phase(backend, options, report)
+    if "audit" in options.phases:
+        await run_audit_phase(backend, options, report)
     say(f"({backend}: {time.monotonic() - started:.0f} s)")
     return report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="3 s per figure, growth to 100k")
+    parser.add_argument(
+        "--quick", action="store_true", help="< 5 min: 3 s per figure, growth to 50k alerts"
+    )
     parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both")
     parser.add_argument("--sizes", help="comma-separated stored-alert counts for growth")
     parser.add_argument(
-        "--phases", default="exchange,growth", help="comma-separated: exchange, growth"
+        "--phases",
+        default="exchange,growth,audit",
+        help="comma-separated: exchange, growth, audit",
     )
     parser.add_argument("--json", dest="json_path", help="also write the figures here")
     parser.add_argument("--plots", default="docs/plots", help="directory for PNG plots ('' = none)")
@@ -339,7 +398,7 @@ def options(arguments: argparse.Namespace) -> Options:
     sizes = (
         [int(s) for s in arguments.sizes.split(",")]
         if arguments.sizes
-        else ([10_000, 100_000] if quick else [10_000, 100_000, 1_000_000])
+        else ([10_000, 50_000] if quick else [10_000, 100_000, 1_000_000])
     )
     return Options(
         backends=BACKENDS if backend == "both" else (backend,),  # type: ignore[arg-type]
