@@ -425,16 +425,17 @@ def main(arguments: argparse.Namespace) -> int:
         f"{info['cpu']}, {info['memory']}, Python {info['python']}, PostgreSQL {pg}"
     )
     started = time.monotonic()
-    reports = [asyncio.run(run_backend(backend, chosen)) for backend in chosen.backends]
-    say(f"# total {time.monotonic() - started:.0f} s")
-    document = {
+    document: dict[str, Any] = {
         "mode": "quick" if chosen.quick else "full",
         "machine": info,
         "postgresql": pg,
-        "backends": [asdict(r) for r in reports],
+        "backends": [],
     }
-    if arguments.json_path:
-        Path(arguments.json_path).write_text(json.dumps(document, indent=2))
+    for backend in chosen.backends:
+        document["backends"].append(asdict(asyncio.run(run_backend(backend, chosen))))
+        if arguments.json_path:  # after each backend: a later failure keeps these figures
+            Path(arguments.json_path).write_text(json.dumps(document, indent=2))
+    say(f"# total {time.monotonic() - started:.0f} s")
     if arguments.plots:
         from bench.plots import make_plots
 

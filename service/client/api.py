@@ -45,6 +45,10 @@ def _hashes(document: dict[str, Any]) -> list[bytes]:
     return [b64decode_std(value) for value in document["hashes"]]
 
 
+# Below the server's keep-alive timeout (uvicorn's default is 5 s).
+KEEPALIVE_SECONDS = 3.0
+
+
 class LiaisonClient:
     """Signs every request with ``key``. ``verify`` is a CA bundle path (or True for the
     system store); there is deliberately no way to switch certificate checks off."""
@@ -77,6 +81,10 @@ class LiaisonClient:
             verify=verify_arg,
             transport=transport,
             timeout=timeout,
+            # Drop an idle connection before the server does (uvicorn closes after 5 s): a
+            # request sent on a connection the server is closing fails with "Server
+            # disconnected" (seen polling every few seconds).
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
         )
 
     async def __aenter__(self) -> LiaisonClient:
