@@ -17,6 +17,33 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def _sqlite_engine(url: str, *, connections: int, pragmas: list[str], begin: str) -> AsyncEngine:
+    """A SQLite engine of ``connections`` pooled connections, each set up with ``pragmas``,
+    whose transactions start with ``begin``.
+
+    The driver's own lazy transactions would upgrade a read lock to a write lock
+    mid-transaction, which SQLite answers with SQLITE_BUSY instead of waiting; we take over
+    BEGIN ourselves (``isolation_level = None`` and the ``begin`` event).
+    """
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_size=connections, max_overflow=0, pool_timeout=60
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _set_up(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in [*pragmas, "PRAGMA busy_timeout=30000"]:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine configured for Liaison's guarantees on either database.
 
@@ -28,29 +55,17 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # they run one at a time anyway; queueing for the pool's single connection is fair
         # and immediate, where SQLite's busy handler would sleep and retry (seconds of p99).
         # Code must therefore never open a second session while holding one.
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        # synchronous=FULL: a commit is on disk before the response that depends on it.
+        return _sqlite_engine(
+            url,
+            connections=1,
+            pragmas=[
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA synchronous=FULL",
+            ],
+            begin="BEGIN IMMEDIATE",
         )
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # The driver's own lazy transactions would upgrade a read lock to a write lock
-            # mid-transaction, which SQLite answers with SQLITE_BUSY instead of waiting; we
-            # take over BEGIN ourselves (below) and make every transaction a writer up front.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            # FULL: a commit is on disk before the response that depends on it is sent.
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin_immediate(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
@@ -67,23 +82,7 @@ def make_read_engine(url: str) -> AsyncEngine | None:
     """
     if not is_sqlite(url):
         return None
-    engine = create_async_engine(
-        url, connect_args={"timeout": 30}, pool_size=2, max_overflow=0, pool_timeout=60
-    )
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _read_only(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _sqlite_begin_deferred(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-
-    return engine
+    return _sqlite_engine(url, connections=2, pragmas=["PRAGMA query_only=ON"], begin="BEGIN")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

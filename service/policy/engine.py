@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +35,6 @@ _ERRORED_POLICY = re.compile(r"policy `([^`]+)`")
 # (about 40 ms for 600 requests on the benchmark machine), so a large fan-out in one call
 # stalls every other request of the process; 64 requests are a few milliseconds.
 COOPERATIVE_CHUNK = 64
-
-# A decision in steps: each ``yield`` is a point where the caller may let others run.
-_Steps = Generator[None, None, list["Explanation"]]
 
 
 class PolicyEvaluationError(LiaisonError):
@@ -153,35 +150,33 @@ class PolicyEngine:
         """``decide``, yielding to the event loop between Cedar calls of at most
         ``COOPERATIVE_CHUNK`` requests, so that a fan-out to hundreds of partners does not
         hold up the other requests of its process. Same answers and errors as ``decide``."""
-        steps = self._explain_steps(alert, partners, COOPERATIVE_CHUNK)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as finished:
-                explanations: list[Explanation] = finished.value
-                return [explanation.decision for explanation in explanations]
+        explanations: list[Explanation] = []
+        for _ in self._explain_steps(alert, partners, COOPERATIVE_CHUNK, explanations):
             await asyncio.sleep(0)
+        return [explanation.decision for explanation in explanations]
 
     def explain(self, alert: AlertFacts, partners: Sequence[PartnerFacts]) -> list[Explanation]:
         """Like ``decide``, with the per-claim outcomes and evaluation errors behind each one.
 
         Raises ``PolicyEvaluationError`` if Cedar rejects the facts.
         """
-        steps = self._explain_steps(alert, partners, None)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as finished:
-                explanations: list[Explanation] = finished.value
-                return explanations
+        explanations: list[Explanation] = []
+        for _ in self._explain_steps(alert, partners, None, explanations):
+            pass
+        return explanations
 
     def _explain_steps(
-        self, alert: AlertFacts, partners: Sequence[PartnerFacts], chunk: int | None
-    ) -> _Steps:
-        """``explain`` in steps, one Cedar call of at most ``chunk`` requests (all when None)
-        per step; the entity store is built once and shared by every call."""
+        self,
+        alert: AlertFacts,
+        partners: Sequence[PartnerFacts],
+        chunk: int | None,
+        explanations: list[Explanation],
+    ) -> Iterator[None]:
+        """``explain`` in steps, pausing (``yield``) before each Cedar call of at most
+        ``chunk`` requests (all when None); the entity store is built once and shared by
+        every call. The explanations are appended to ``explanations`` at the end."""
         if not partners:
-            return []
+            return
         duplicates = sorted(i for i, n in Counter(p.id for p in partners).items() if n > 1)
         if duplicates:
             raise PolicyEvaluationError(f"duplicate partners: {', '.join(duplicates)}")
@@ -198,14 +193,12 @@ class PolicyEngine:
             receiver: disclosed[index * len(claims) : (index + 1) * len(claims)]
             for index, receiver in enumerate(receivers)
         }
-        explanations = []
         for partner, receive in zip(partners, received, strict=True):
             outcomes = tuple(
                 ClaimOutcome(claim, o.allowed, o.policies, o.errors)
                 for claim, o in zip(claims, per_receiver.get(partner.id, ()), strict=False)
             )
             explanations.append(_explanation(partner.id, claims, receive, outcomes))
-        return explanations
 
     def _authorize_in_steps(
         self, requests: list[dict[str, Any]], store: Any, chunk: int | None
