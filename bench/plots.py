@@ -99,6 +99,10 @@ def make_plots(document: dict[str, Any], directory: Path) -> list[Path]:
         ylabel="alerts accepted / s",
         title="Publish throughput vs partners",
     )
+    counts = sorted({p["partners"] for r in backends for p in r["publish"]})
+    if counts:
+        publish_axis.minorticks_off()
+        publish_axis.set_xticks(counts, [str(c) for c in counts])
     poll_axis.set(
         xlabel="polling partners", ylabel="items served / s", title="Poll throughput vs partners"
     )
