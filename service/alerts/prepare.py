@@ -17,7 +17,6 @@ key, so an unauthenticated caller cannot make the broker evaluate policies.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,8 +38,6 @@ from service.crypto import SigningPublicKey
 from service.errors import LiaisonError
 from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
 from service.registry.repository import RegistryRepository
-
-logger = logging.getLogger("liaison.alerts")
 
 _Inputs = tuple[AlertFacts, tuple[PartnerFacts, ...]]
 
@@ -117,16 +114,18 @@ async def prepare_decisions(
         credential = await RegistryRepository(session).signing_credential(params.keyid)
         if credential is None or credential.key.use != "sig" or "agency" not in credential.roles:
             return prepared
-        directory = await AlertRepository(session).directory(now)
-    try:
-        if not credential.key.is_valid_at(now):
+        key = credential.key
+        try:
+            if not key.is_valid_at(now):
+                return prepared
+            check_freshness(params, now, skew)
+            verify_signature(request, params, SigningPublicKey.from_jwk(key.public_jwk))
+            claims = validate_claims(clear, len(names), now, skew)
+        except LiaisonError:
             return prepared
-        check_freshness(params, now, skew)
-        verify_signature(request, params, SigningPublicKey.from_jwk(credential.key.public_jwk))
-        claims = validate_claims(clear, len(names), now, skew)
-    except LiaisonError:
-        return prepared
-    originator = directory.get(credential.key.principal_id)
+        # Only a verified request gets the registry read and the policy work.
+        directory = await AlertRepository(session).directory(now)
+    originator = directory.get(key.principal_id)
     if originator is None or claims.issuer != originator.id:
         return prepared
     facts = alert_facts(claims, originator.country, sorted(names))
