@@ -30,12 +30,12 @@ from service.api.dependencies import transaction
 from service.audit.integrator import Integrator
 from service.audit.log import AuditLog
 from service.audit.models import AuditCheckpoint, AuditEntry, PendingEntry
-from service.audit.note import NoteSigner
 from service.audit.repository import AuditRepository
 from service.broker.keys import load_broker_keys, read_kek
-from service.clock import SystemClock
-from service.crypto import b64url_encode
 from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.clock import SystemClock
+from service.protocol.crypto import b64url_encode
+from service.protocol.note import NoteSigner
 from service.runtime import Runtime
 from service.settings import Settings
 

@@ -22,7 +22,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bench.common import Distribution, ScratchDatabase
 from service.audit.integrator import Integrator
 from service.audit.log import AuditLog
-from service.audit.merkle import (
+from service.audit.models import AuditCheckpoint, AuditNode, PendingEntry
+from service.audit.repository import AuditRepository
+from service.audit.service import AuditService
+from service.api.principal import AuthenticatedPrincipal
+from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.clock import SystemClock, rfc3339
+from service.protocol.merkle import (
     assemble,
     consistency_plan,
     inclusion_plan,
@@ -32,13 +38,7 @@ from service.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from service.audit.models import AuditCheckpoint, AuditNode, PendingEntry
-from service.audit.note import NoteSigner, verify_checkpoint
-from service.audit.repository import AuditRepository
-from service.audit.service import AuditService
-from service.auth.principal import AuthenticatedPrincipal
-from service.clock import SystemClock, rfc3339
-from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.note import NoteSigner, verify_checkpoint
 
 ORIGIN = "bench.liaison.local/audit"
 POPULATE_BATCH = 20_000

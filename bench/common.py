@@ -17,9 +17,9 @@ from typing import Literal
 
 from service.broker.bootstrap import bootstrap
 from service.broker.keys import BrokerKeys, load_broker_keys
-from service.crypto.aead import generate_key
 from service.db.engine import make_engine, make_sessionmaker
 from service.db.migrations import upgrade
+from service.protocol.crypto.aead import generate_key
 
 Backend = Literal["sqlite", "postgresql"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "postgresql")

@@ -30,22 +30,22 @@ import httpx
 from sqlalchemy import func, select
 
 from bench.common import Backend, Distribution, ScratchDatabase, machine, scratch_database
-from service.alerts.envelope import seal_for
 from service.alerts.gateway import alert_facts, partner_facts
-from service.alerts.sdjwt import parse_sd_jwt, present, verify_alert
 from service.alerts.sealing import open_alert, seal_alert
-from service.alerts.validation import validate_claims
 from service.audit.log import AuditLog
-from service.audit.merkle import leaf_hash
 from service.audit.models import PendingEntry
-from service.auth.principal import broker_principal
-from service.auth.signatures import UnverifiedRequest, parse_signature_params, verify_signature
+from service.api.principal import broker_principal
 from service.client import LiaisonClient, sign_request
 from service.client.alerts import AlertsClient, alert_token
-from service.crypto import EncryptionPrivateKey, SigningPrivateKey, b64url_encode
 from service.db.engine import make_engine, make_sessionmaker
 from service.policy.engine import PolicyEngine
 from service.policy.policy_set import PolicySet
+from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey, b64url_encode
+from service.protocol.envelope import seal_for
+from service.protocol.merkle import leaf_hash
+from service.protocol.sdjwt import parse_sd_jwt, present, verify_alert
+from service.protocol.signatures import UnverifiedRequest, parse_signature_params, verify_signature
+from service.protocol.validation import validate_claims
 from service.registry.models import Principal
 from service.registry.repository import RegistryRepository
 from service.registry.schemas import AgencyCreate, PublicJWK

@@ -31,7 +31,13 @@ from bench.exchange import CLEAR, CONTENT, Agency, Server
 from service.alerts.models import Alert, AlertDecision, FeedItem
 from service.alerts.sealing import seal_alert
 from service.audit.integrator import leaf_bytes
-from service.audit.merkle import (
+from service.audit.models import AuditCheckpoint, AuditEntry
+from service.audit.repository import AuditRepository
+from service.client import LiaisonClient
+from service.client.alerts import AlertsClient, alert_token
+from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.clock import rfc3339
+from service.protocol.merkle import (
     Frontier,
     assemble,
     complete_subtrees,
@@ -42,13 +48,7 @@ from service.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from service.audit.models import AuditCheckpoint, AuditEntry
-from service.audit.note import Checkpoint, NoteSigner, sign_checkpoint
-from service.audit.repository import AuditRepository
-from service.client import LiaisonClient
-from service.client.alerts import AlertsClient, alert_token
-from service.clock import rfc3339
-from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.note import Checkpoint, NoteSigner, sign_checkpoint
 from service.settings import Settings
 
 # Alerts per transaction while populating.

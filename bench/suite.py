@@ -492,7 +492,7 @@ async def profile(backend: Backend, posts: int, partners: int) -> None:
     from service.app import create_app
     from service.client import LiaisonClient
     from service.client.alerts import AlertsClient, alert_token
-    from service.crypto import b64url_encode
+    from service.protocol.crypto import b64url_encode
     from service.settings import Settings
 
     async with scratch_database(backend) as db:

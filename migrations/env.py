@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.db.models import Base
+from service.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

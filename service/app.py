@@ -11,12 +11,14 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from service import __version__
+from service import __version__, operations
 from service.alerts import routes as alert_routes
+from service.alerts import simulation_routes
 from service.alerts.actions import AlertActions
+from service.alerts.cases import CaseRepository
 from service.alerts.notify import listen
 from service.alerts.repository import AlertRepository
-from service.api import operations, problems
+from service.api import problems
 from service.api.dependencies import transaction
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import Metrics, MetricsMiddleware
@@ -25,13 +27,12 @@ from service.audit.integrator import Integrator
 from service.audit.log import AuditLog
 from service.auth.nonces import NonceRepository
 from service.broker.keys import load_broker_keys, read_kek
-from service.clock import Clock, SystemClock
 from service.db.engine import make_engine, make_read_engine, make_sessionmaker
 from service.db.migrations import ensure_current
 from service.governance import routes as governance_routes
-from service.governance.repository import GovernanceRepository
 from service.governance.retention import Retention
 from service.policy import routes as policy_routes
+from service.protocol.clock import Clock, SystemClock
 from service.registry import routes as registry_routes
 from service.runtime import Runtime
 from service.settings import Settings
@@ -81,7 +82,7 @@ async def shred_due(runtime: Runtime) -> list[str]:
     settings = runtime.settings
     async with transaction(runtime) as session:
         retention = Retention(
-            GovernanceRepository(session),
+            CaseRepository(session),
             AuditLog(session, now),
             now,
             settings.retention_default_days,
@@ -164,6 +165,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(alert_routes.router)
     app.include_router(policy_routes.router)
+    app.include_router(simulation_routes.router)
     app.include_router(governance_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

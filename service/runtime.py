@@ -1,4 +1,10 @@
-"""Everything a running app shares between requests, built once at start-up."""
+"""The composition root's runtime: ``Core`` plus every domain component, built at start-up.
+
+Only composition roots (``service.app``, ``service.cli``, ``service.live``) import this
+module. Endpoints reach the components through typed dependencies
+(``service.api.dependencies.CoreDep``, ``service.broker.dependencies.BrokerKeysDep``,
+``service.policy.dependencies.PolicyDep``, ``service.alerts.dependencies.NotifierDep``).
+"""
 
 from __future__ import annotations
 
@@ -7,52 +13,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from service.alerts.gateway import PolicyGateway
 from service.alerts.notify import FEED_PARTNERS, FeedNotifier
-from service.api.metrics import Metrics
+from service.api.dependencies import Authenticator, Core
 from service.audit.integrator import Integrator
 from service.audit.log import APPENDED, AuditLog
-from service.audit.note import NoteSigner
+from service.auth.authenticate import authenticate
 from service.broker.keys import BrokerKeys
-from service.clock import Clock
-from service.errors import NotReady
 from service.policy.engine import PolicyEngine
 from service.policy.policy_set import PolicySet
+from service.protocol.errors import NotReady
+from service.protocol.note import NoteSigner
 from service.settings import Settings
 
 
 @dataclass
-class Runtime:
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    clock: Clock
-    metrics: Metrics = field(default_factory=Metrics)
+class Runtime(Core):
+    authenticator: Authenticator = authenticate
     broker_keys: BrokerKeys | None = None
     integrator: Integrator | None = None
     policy: PolicyGateway | None = None
     notifier: FeedNotifier = field(default_factory=FeedNotifier)
-    # Read-only snapshots that need not queue behind SQLite's one writer; None: use
-    # ``sessionmaker`` (PostgreSQL). See ``service.db.engine.make_read_engine``.
-    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
-    def reader(self) -> async_sessionmaker[AsyncSession]:
-        """Sessions for read-only work: never write through them."""
-        return self.read_sessionmaker or self.sessionmaker
+    def __post_init__(self) -> None:
+        self.commit_hooks.append(self._wake)
 
-    def require_broker_keys(self) -> BrokerKeys:
-        """The broker keys; raises NotReady before start-up has loaded them."""
-        return _require(self.broker_keys)
-
-    def after_commit(self, info: dict[Any, Any]) -> None:
+    def _wake(self, info: dict[Any, Any]) -> None:
         """Wake this process's integrator and feed waiters for what a transaction committed."""
         if info.pop(APPENDED, False) and self.integrator is not None:
             self.integrator.wake.set()
         partners = info.pop(FEED_PARTNERS, None)
         if partners:
             self.notifier.notify(partners)
+
+    def require_broker_keys(self) -> BrokerKeys:
+        """The broker keys; raises NotReady before start-up has loaded them."""
+        if self.broker_keys is None:
+            raise NotReady("broker keys are not loaded")
+        return self.broker_keys
 
     async def reload_policy(self, actor: str = "broker") -> str:
         """Load the policy directory and put it in force, logging ``policy.loaded``.
@@ -85,12 +83,6 @@ class Runtime:
     def checkpoint_signer(self) -> NoteSigner:
         """The signer of checkpoints: the checkpoint key under the log's origin as key name."""
         return NoteSigner(self.settings.origin, self.require_broker_keys().checkpoint)
-
-
-def _require(keys: BrokerKeys | None) -> BrokerKeys:
-    if keys is None:
-        raise NotReady("broker keys are not loaded")
-    return keys
 
 
 def policy_directory(settings: Settings) -> Path:

@@ -28,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from service.app import create_app
 from service.broker.bootstrap import bootstrap
 from service.client import LiaisonClient
-from service.clock import ManualClock
-from service.crypto import EncryptionPrivateKey, SigningPrivateKey, b64url_encode
-from service.crypto.aead import generate_key
 from service.db.engine import make_engine, make_sessionmaker
 from service.db.migrations import upgrade
+from service.protocol.clock import ManualClock
+from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey, b64url_encode
+from service.protocol.crypto.aead import generate_key
 from service.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("LIAISON_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -265,7 +265,7 @@ async def table_snapshot(
     With ``app``, the audit queue is settled first so that background integration cannot
     move rows between the two snapshots being compared.
     """
-    from service.db.models import Base
+    from service.tables import Base
 
     if app is not None:
         await settle(app)

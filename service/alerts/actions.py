@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from service.alerts.cases import CaseRepository
+from service.alerts.challenges import case_view, open_challenge
 from service.alerts.fanout import FanOut
 from service.alerts.gateway import PolicyGateway
 from service.alerts.models import Alert, Disposition
+from service.alerts.purge import purge_status
 from service.alerts.repository import AlertRepository
+from service.api.principal import AuthenticatedPrincipal
 from service.audit.sink import AuditSink
-from service.auth.principal import AuthenticatedPrincipal
-from service.clock import rfc3339
-from service.errors import Conflict, Forbidden, NotFound
-from service.governance.cases import case_view, open_challenge
-from service.governance.purge import purge_status
-from service.governance.repository import GovernanceRepository
+from service.protocol.clock import rfc3339
+from service.protocol.errors import Conflict, Forbidden, NotFound
 
 DispositionStatus = Literal["received", "acting", "declined", "challenged", "purged"]
 WITHDRAWABLE = frozenset({"published", "pending_review"})
@@ -86,7 +86,7 @@ class AlertActions:
         if full:
             recipients = [d.partner for d in decisions if d.receive]
             view["purge"] = purge_status(alert, recipients, dispositions, self.now)
-            cases = await GovernanceRepository(self.repository.session).cases_for(alert.id)
+            cases = await CaseRepository(self.repository.session).cases_for(alert.id)
             view["reviews"] = [case_view(c) for c in cases]
         return view
 
@@ -109,7 +109,7 @@ class AlertActions:
         )
         if status == "challenged" and alert.status == "published":
             await open_challenge(
-                GovernanceRepository(self.repository.session),
+                CaseRepository(self.repository.session),
                 self.audit,
                 alert,
                 actor.id,

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from service.alerts.envelope import seal_for, sign_notice
+from service.alerts.disclosure import deliver, present_stored
 from service.alerts.repository import AlertRepository, FeedRow
-from service.alerts.sdjwt import parse_sd_jwt, present
-from service.alerts.sealing import SealedAlert, open_alert
+from service.alerts.sealing import SealedAlert
 from service.audit.sink import AuditSink
-from service.clock import rfc3339
-from service.crypto import EncryptionPublicKey, SigningPrivateKey
-from service.errors import InvalidInput
+from service.protocol.clock import rfc3339
+from service.protocol.crypto import EncryptionPublicKey, SigningPrivateKey
+from service.protocol.envelope import sign_notice
+from service.protocol.errors import InvalidInput, LiaisonError
 
 MAX_LIMIT = 500
 # Items of these alert states are no longer delivered as content (notices still are).
@@ -24,6 +23,10 @@ GONE = frozenset(
 )
 # Notices the broker sends the originator itself (review outcomes), not recipients.
 ORIGINATOR_NOTICES = frozenset({"rejection", "cancellation"})
+
+
+class Undeliverable(LiaisonError):
+    """A feed item the broker cannot open or present (its content is gone)."""
 
 
 @dataclass(frozen=True)
@@ -96,22 +99,17 @@ class FeedService:
             if item.type == "alert" and item.status in GONE:
                 continue
             plaintext = self._plaintext(item, partner)
-            version = item.decision_policy_version or item.alert_policy_version
-            served.append(
-                ServedItem(str(item.cursor), item.type, item.alert_id, seal_for(key, plaintext))
+            envelope = await deliver(
+                self.audit,
+                key,
+                plaintext,
+                alert_id=item.alert_id,
+                partner=partner,
+                cursor=str(item.cursor),
+                item=item.type,
+                policy_version=item.decision_policy_version or item.alert_policy_version,
             )
-            await self.audit.append(
-                "alert.disclosed",
-                "broker",
-                {
-                    "alert_id": item.alert_id,
-                    "partner": partner,
-                    "cursor": str(item.cursor),
-                    "item": item.type,
-                    "digest": hashlib.sha256(plaintext).hexdigest(),
-                    "policy_version": version,
-                },
-            )
+            served.append(ServedItem(str(item.cursor), item.type, item.alert_id, envelope))
         return served, items[-1].cursor if items else after
 
     def _plaintext(self, item: FeedRow, partner: str) -> bytes:
@@ -124,16 +122,16 @@ class FeedService:
                 "aud": partner,
             }
             return sign_notice(self.kb_key, notice).encode("ascii")
-        assert item.redacted is not None
-        assert item.sealed_body is not None and item.wrapped_key is not None
-        body = open_alert(self.kek, item.alert_id, SealedAlert(item.sealed_body, item.wrapped_key))
+        if item.redacted is None or item.sealed_body is None or item.wrapped_key is None:
+            raise Undeliverable(f"alert {item.alert_id} has no decision or no content to serve")
         permitted = set(item.claims) - set(item.redacted)
-        presentation = present(
-            parse_sd_jwt(body.decode("ascii")),
-            permitted,
+        return present_stored(
+            self.kek,
             self.kb_key,
-            audience=partner,
-            nonce=str(item.cursor),
-            issued_at=int(self.now.timestamp()),
+            item.alert_id,
+            SealedAlert(item.sealed_body, item.wrapped_key),
+            permitted,
+            partner,
+            str(item.cursor),
+            self.now,
         )
-        return presentation.encode("ascii")

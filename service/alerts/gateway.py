@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from service.alerts.models import Alert
-from service.alerts.validation import AlertClaims
 from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
+from service.protocol.validation import AlertClaims
 
 
 class Registered(Protocol):

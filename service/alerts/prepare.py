@@ -26,17 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from service.alerts.fanout import candidates
 from service.alerts.gateway import PolicyGateway, alert_facts
 from service.alerts.repository import AlertRepository
-from service.alerts.sdjwt import MalformedSdJwt, parse_sd_jwt, unverified_content
-from service.alerts.validation import validate_claims
-from service.auth.signatures import (
-    UnverifiedRequest,
-    check_freshness,
-    parse_signature_params,
-    verify_signature,
-)
-from service.crypto import SigningPublicKey
-from service.errors import LiaisonError
+from service.auth.authenticate import verify_request
 from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
+from service.protocol.errors import LiaisonError
+from service.protocol.sdjwt import MalformedSdJwt, parse_sd_jwt, unverified_content
+from service.protocol.signatures import UnverifiedRequest
+from service.protocol.validation import validate_claims
 from service.registry.repository import RegistryRepository
 
 _Inputs = tuple[AlertFacts, tuple[PartnerFacts, ...]]
@@ -102,7 +97,6 @@ async def prepare_decisions(
     ``gateway`` as it is (the transaction then decides, and rejects, as it would anyway)."""
     prepared = PreparedGateway(gateway)
     try:
-        params = parse_signature_params(request)
         unverified = parse_sd_jwt(body.decode("ascii"))
     except (LiaisonError, UnicodeDecodeError, MalformedSdJwt):
         return prepared
@@ -111,21 +105,16 @@ async def prepare_decisions(
         return prepared
     clear, names = content
     async with reader() as session, session.begin():
-        credential = await RegistryRepository(session).signing_credential(params.keyid)
-        if credential is None or credential.key.use != "sig" or "agency" not in credential.roles:
-            return prepared
-        key = credential.key
         try:
-            if not key.is_valid_at(now):
+            verified = await verify_request(RegistryRepository(session), request, now, skew)
+            if "agency" not in verified.roles:
                 return prepared
-            check_freshness(params, now, skew)
-            verify_signature(request, params, SigningPublicKey.from_jwk(key.public_jwk))
             claims = validate_claims(clear, len(names), now, skew)
         except LiaisonError:
             return prepared
         # Only a verified request gets the registry read and the policy work.
         directory = await AlertRepository(session).directory(now)
-    originator = directory.get(key.principal_id)
+    originator = directory.get(verified.principal_id)
     if originator is None or claims.issuer != originator.id:
         return prepared
     facts = alert_facts(claims, originator.country, sorted(names))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.crypto.aead import generate_key, open_sealed, seal
+from service.protocol.crypto.aead import generate_key, open_sealed, seal
 
 
 @dataclass(frozen=True)

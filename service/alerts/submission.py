@@ -6,10 +6,17 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from service.alerts.cases import CaseRepository
 from service.alerts.gateway import PolicyGateway, alert_facts
 from service.alerts.models import Alert
+from service.alerts.publication import Publisher
 from service.alerts.repository import AlertRepository
-from service.alerts.sdjwt import (
+from service.alerts.sealing import seal_alert
+from service.api.principal import AuthenticatedPrincipal
+from service.audit.sink import AuditSink
+from service.protocol.crypto import KeyFormatError, SigningPublicKey, VerificationError
+from service.protocol.errors import Conflict, InvalidInput, MalformedInput
+from service.protocol.sdjwt import (
     InvalidSdJwt,
     MalformedSdJwt,
     UnverifiedSdJwt,
@@ -18,14 +25,7 @@ from service.alerts.sdjwt import (
     parse_sd_jwt,
     verify_alert,
 )
-from service.alerts.sealing import seal_alert
-from service.alerts.validation import AlertClaims, validate_claims
-from service.audit.sink import AuditSink
-from service.auth.principal import AuthenticatedPrincipal
-from service.crypto import KeyFormatError, SigningPublicKey, VerificationError
-from service.errors import Conflict, InvalidInput, MalformedInput
-from service.governance.release import Publisher
-from service.governance.repository import GovernanceRepository
+from service.protocol.validation import AlertClaims, validate_claims
 from service.registry.repository import RegistryRepository
 
 PUBLISHED = "published"
@@ -119,7 +119,7 @@ class SubmissionService:
         )
         publisher = Publisher(
             self.alerts,
-            GovernanceRepository(self.alerts.session),
+            CaseRepository(self.alerts.session),
             self.audit,
             self.gateway,
             self.now,

@@ -1,54 +1,113 @@
-"""FastAPI dependencies: the request's transaction, its authenticated principal, the clock."""
+"""FastAPI dependencies every domain's endpoints share: the request's transaction, its clock,
+its authenticated principal.
+
+This module knows no domain. What it needs from one is injected through ``Core``, which the
+composition root (``service.runtime.Runtime``) extends with the domain components; a domain's
+own typed dependencies (``BrokerKeysDep``, ``PolicyDep``, ``NotifierDep``) live in that
+domain's ``dependencies`` module, so no endpoint module imports every domain.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from service.auth.authenticate import authenticate
-from service.auth.principal import AuthenticatedPrincipal
-from service.auth.signatures import UnverifiedRequest
-from service.runtime import Runtime
+from service.api.metrics import Metrics
+from service.api.principal import AuthenticatedPrincipal
+from service.protocol.clock import Clock
+from service.protocol.errors import NotReady
+from service.protocol.signatures import UnverifiedRequest
+from service.settings import Settings
 
-
-def get_runtime(request: Request) -> Runtime:
-    runtime = request.app.state.runtime
-    assert isinstance(runtime, Runtime)
-    return runtime
+T = TypeVar("T")
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+class Authenticator(Protocol):
+    """Request authentication, provided by ``service.auth`` at the composition root."""
+
+    async def __call__(
+        self, session: AsyncSession, request: UnverifiedRequest, now: datetime, skew: timedelta
+    ) -> AuthenticatedPrincipal: ...
+
+
+@dataclass
+class Core:
+    """What every request needs, built once at start-up."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    authenticator: Authenticator
+    metrics: Metrics = field(default_factory=Metrics)
+    # Read-only snapshots that need not queue behind SQLite's one writer; None: use
+    # ``sessionmaker`` (PostgreSQL). See ``service.db.engine.make_read_engine``.
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    # Called with a committed session's ``info``: wakes whoever its writes concern (the
+    # audit integrator, long-polling feeds). Registered by the composition root.
+    commit_hooks: list[Callable[[dict[Any, Any]], None]] = field(default_factory=list)
+
+    @property
+    def skew(self) -> timedelta:
+        return timedelta(seconds=self.settings.signature_skew_seconds)
+
+    def reader(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for read-only work: never write through them."""
+        return self.read_sessionmaker or self.sessionmaker
+
+    def after_commit(self, info: dict[Any, Any]) -> None:
+        for hook in self.commit_hooks:
+            hook(info)
+
+
+def get_core(request: Request) -> Core:
+    """The app's ``Core``; NotReady (503) before start-up has built it."""
+    core = getattr(request.app.state, "runtime", None)
+    if not isinstance(core, Core):
+        raise NotReady("the service is starting")
+    return core
+
+
+def component(request: Request, name: str, kind: type[T]) -> T:
+    """The component ``name`` of the app's runtime, checked to be a ``kind``; NotReady (503)
+    while start-up has not loaded it. Domains build their typed dependencies on this."""
+    value = getattr(get_core(request), name, None)
+    if not isinstance(value, kind):
+        raise NotReady(f"{name.replace('_', ' ')} not loaded")
+    return value
+
+
+CoreDep = Annotated[Core, Depends(get_core)]
 
 
 @contextlib.asynccontextmanager
-async def transaction(runtime: Runtime) -> AsyncIterator[AsyncSession]:
-    """A session in one transaction; after it commits, wake whoever its writes concern
-    (the audit integrator, long-polling feeds)."""
-    async with runtime.sessionmaker() as session:
+async def transaction(core: Core) -> AsyncIterator[AsyncSession]:
+    """A session in one transaction; after it commits, wake whoever its writes concern."""
+    async with core.sessionmaker() as session:
         async with session.begin():
             yield session
-        runtime.after_commit(session.info)
+        core.after_commit(session.info)
 
 
-async def _session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+async def _session(core: CoreDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the endpoint returns, before the response is
     sent (``scope="function"``), rolled back if anything raises."""
-    async with transaction(runtime) as session:
+    async with transaction(core) as session:
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-def request_time(runtime: RuntimeDep) -> datetime:
+def request_time(core: CoreDep) -> datetime:
     """The time of this request, read once from the runtime's clock."""
-    return runtime.clock.now()
+    return core.clock.now()
 
 
 NowDep = Annotated[datetime, Depends(request_time)]
@@ -68,25 +127,23 @@ def unverified_request(request: Request, body: bytes) -> UnverifiedRequest:
 
 
 async def _principal(
-    request: Request, runtime: RuntimeDep, session: SessionDep, now: NowDep
+    request: Request, core: CoreDep, session: SessionDep, now: NowDep
 ) -> AuthenticatedPrincipal:
     body = await request.body()
-    skew = timedelta(seconds=runtime.settings.signature_skew_seconds)
-    return await authenticate(session, unverified_request(request, body), now, skew)
+    return await core.authenticator(session, unverified_request(request, body), now, core.skew)
 
 
 PrincipalDep = Annotated[AuthenticatedPrincipal, Depends(_principal)]
 
 
 async def _principal_own_transaction(
-    request: Request, runtime: RuntimeDep, now: NowDep
+    request: Request, core: CoreDep, now: NowDep
 ) -> AuthenticatedPrincipal:
     """Authenticate in a short transaction of its own, committed at once: for endpoints that
     must not hold a transaction (and SQLite's write lock) while they wait or reload."""
     body = await request.body()
-    skew = timedelta(seconds=runtime.settings.signature_skew_seconds)
-    async with transaction(runtime) as session:
-        return await authenticate(session, unverified_request(request, body), now, skew)
+    async with transaction(core) as session:
+        return await core.authenticator(session, unverified_request(request, body), now, core.skew)
 
 
 @dataclass(frozen=True)
@@ -97,15 +154,15 @@ class SignedRequest:
     request: UnverifiedRequest
     received_at: datetime
     skew: timedelta
+    authenticator: Authenticator
 
     async def authenticate(self, session: AsyncSession) -> AuthenticatedPrincipal:
-        return await authenticate(session, self.request, self.received_at, self.skew)
+        return await self.authenticator(session, self.request, self.received_at, self.skew)
 
 
-async def _signed_request(request: Request, runtime: RuntimeDep, now: NowDep) -> SignedRequest:
+async def _signed_request(request: Request, core: CoreDep, now: NowDep) -> SignedRequest:
     body = await request.body()
-    skew = timedelta(seconds=runtime.settings.signature_skew_seconds)
-    return SignedRequest(unverified_request(request, body), now, skew)
+    return SignedRequest(unverified_request(request, body), now, core.skew, core.authenticator)
 
 
 StandalonePrincipalDep = Annotated[AuthenticatedPrincipal, Depends(_principal_own_transaction)]

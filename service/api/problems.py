@@ -14,8 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from service import errors
-from service.policy.policy_set import PolicyLoadError
+from service.protocol import errors
 
 PROBLEM_BASE = "urn:liaison:problem:"
 MEDIA_TYPE = "application/problem+json"
@@ -42,9 +41,9 @@ PROBLEMS: dict[type[errors.LiaisonError], tuple[int, str, str]] = {
     errors.Conflict: (409, "conflict", "Conflict with the current state"),
     errors.PayloadTooLarge: (413, "payload-too-large", "Request body too large"),
     errors.MalformedInput: (400, "malformed-body", "Request body cannot be parsed"),
+    errors.InvalidPolicy: (422, "policy-invalid", "Policy files do not load; the old set stays"),
     errors.InvalidInput: (422, "invalid-input", "Request is not acceptable"),
     errors.NotReady: (503, "not-ready", "Service not ready"),
-    PolicyLoadError: (422, "policy-invalid", "Policy files do not load; the old set stays"),
 }
 
 

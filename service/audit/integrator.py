@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.audit.merkle import Frontier, complete_subtrees, leaf_hash
-from service.audit.note import Checkpoint, NoteSigner, sign_checkpoint
 from service.audit.repository import AuditRepository
-from service.clock import Clock
+from service.protocol.clock import Clock
+from service.protocol.merkle import Frontier, complete_subtrees, leaf_hash
+from service.protocol.note import Checkpoint, NoteSigner, sign_checkpoint
 
 logger = logging.getLogger("liaison.audit")
 # A batch holds the integrator's transaction (on SQLite, the process's only writer) for about

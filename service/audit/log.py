@@ -10,8 +10,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import PendingEntry
-from service.clock import rfc3339
 from service.db.base import table_of
+from service.protocol.clock import rfc3339
 
 # Session flag: this transaction queued entries (the integrator is woken after commit).
 APPENDED = "liaison.audit.appended"

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.audit.merkle import NodeAddress
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
 from service.db.base import table_of
+from service.protocol.merkle import NodeAddress
 
 # An arbitrary constant: the PostgreSQL advisory lock that elects the one integrator.
 INTEGRATOR_LOCK_KEY = 0x4C49_4149_534F_4E01 - (1 << 63)

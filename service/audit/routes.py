@@ -13,7 +13,7 @@ from service.api.dependencies import NowDep, PrincipalDep, SessionDep
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
 from service.audit.service import AuditService, SearchFilters, decoded
-from service.crypto import b64encode_std
+from service.protocol.crypto import b64encode_std
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from service.api.principal import AuthenticatedPrincipal
 from service.audit.log import AuditLog
-from service.audit.merkle import assemble, consistency_plan, inclusion_plan, plan_addresses
 from service.audit.models import AuditCheckpoint, AuditEntry
 from service.audit.repository import AuditRepository
-from service.audit.tlog_proof import format_tlog_proof
-from service.auth.principal import AuthenticatedPrincipal
-from service.errors import Forbidden, InvalidInput, NotFound, NotReady
+from service.protocol.errors import Forbidden, InvalidInput, NotFound, NotReady
+from service.protocol.merkle import assemble, consistency_plan, inclusion_plan, plan_addresses
+from service.protocol.tlog_proof import format_tlog_proof
 
 MAX_ENTRIES_PER_CALL = 1000
 MAX_SEARCH_LIMIT = 1000

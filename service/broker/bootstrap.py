@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.api.principal import broker_principal
 from service.audit.log import AuditLog
-from service.auth.principal import broker_principal
 from service.broker.keys import create_broker_keys
-from service.crypto import SigningPrivateKey
-from service.errors import Conflict
+from service.protocol.crypto import SigningPrivateKey
+from service.protocol.errors import Conflict
 from service.registry.repository import RegistryRepository
 from service.registry.schemas import AgencyCreate, PublicJWK
 from service.registry.service import RegistryService

@@ -13,9 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.broker.models import BrokerKey
-from service.crypto import SigningPrivateKey, VerificationError, b64url_decode, b64url_encode
-from service.crypto.aead import KEY_LENGTH, generate_key, open_sealed, seal
-from service.errors import NotReady
+from service.protocol.crypto import (
+    KeyFormatError,
+    SigningPrivateKey,
+    SigningPublicKey,
+    VerificationError,
+    b64url_decode,
+    b64url_encode,
+)
+from service.protocol.crypto.aead import KEY_LENGTH, generate_key, open_sealed, seal
+from service.protocol.errors import NotReady
+from service.protocol.logverify import LogVerificationError
+from service.protocol.note import NoteVerifier, note_key_id
 from service.settings import Settings
 
 CHECKPOINT = "checkpoint"
@@ -95,3 +104,20 @@ async def load_broker_keys(session: AsyncSession, kek: bytes) -> BrokerKeys:
             raise NotReady("the key-encryption key does not open the broker keys") from None
         keys[purpose] = SigningPrivateKey.from_jwk(json.loads(private))
     return BrokerKeys(kek=kek, checkpoint=keys[CHECKPOINT], key_binding=keys[KEY_BINDING])
+
+
+async def stored_checkpoint_verifier(session: AsyncSession, origin: str) -> NoteVerifier:
+    """The checkpoint verifier built from the public key in the ``broker_keys`` table.
+
+    The service signs checkpoints under its origin as key name, so ``origin`` names the key.
+    Only as trustworthy as the database it is read from. Raises LogVerificationError if the
+    key is missing or malformed.
+    """
+    row = await session.get(BrokerKey, CHECKPOINT)
+    if row is None:
+        raise LogVerificationError("the database holds no checkpoint key")
+    try:
+        public = SigningPublicKey.from_jwk(row.public_jwk)
+        return NoteVerifier(origin, note_key_id(origin, public.raw), public)
+    except KeyFormatError:
+        raise LogVerificationError("the stored checkpoint key is malformed") from None

@@ -10,7 +10,7 @@ import click
 
 from service.cli.common import make_client, run, with_client_options, write_private_jwk
 from service.client import LiaisonAPIError
-from service.crypto import SigningPrivateKey
+from service.protocol.crypto import SigningPrivateKey
 
 
 @click.group()

@@ -12,7 +12,7 @@ import click
 from service.cli.common import make_client, run, with_client_options
 from service.client import LiaisonAPIError
 from service.client.alerts import AlertsClient, DeliveredItem
-from service.crypto import EncryptionPrivateKey, KeyFormatError
+from service.protocol.crypto import EncryptionPrivateKey, KeyFormatError
 
 as_option = click.option("--as", "principal_id", required=True, help="Your principal id.")
 

@@ -8,21 +8,21 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from service.audit.note import Checkpoint, NoteVerifier
-from service.audit.verify import (
-    DatabaseLogSource,
-    HttpLogSource,
+from service.audit.database_source import DatabaseLogSource
+from service.broker.keys import stored_checkpoint_verifier
+from service.cli.common import make_client, run
+from service.client import LiaisonAPIError
+from service.client.log_monitor import save_checkpoint_note
+from service.client.log_source import HttpLogSource
+from service.protocol.crypto import KeyFormatError, b64encode_std
+from service.protocol.logverify import (
     LogSource,
     LogVerificationError,
     VerificationReport,
     open_checkpoint,
-    stored_checkpoint_verifier,
     verify_log,
 )
-from service.cli.common import make_client, run
-from service.client import LiaisonAPIError
-from service.client.log_monitor import save_checkpoint_note
-from service.crypto import KeyFormatError, b64encode_std
+from service.protocol.note import Checkpoint, NoteVerifier
 from service.settings import Settings
 
 TOFU_WARNING = (

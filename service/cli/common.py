@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from service.client import LiaisonAPIError, LiaisonClient
-from service.crypto import KeyFormatError, SigningPrivateKey
+from service.protocol.crypto import KeyFormatError, SigningPrivateKey
 from service.settings import Settings
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ import click
 from service.cli.demo_data import AGENCIES, ALERTS, AUDITOR, REVIEWER
 from service.client import LiaisonClient
 from service.client.alerts import AlertsClient
-from service.crypto import EncryptionPrivateKey, SigningPrivateKey
+from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey
 
 
 @dataclass
@@ -63,7 +63,7 @@ async def _decisions(origin: Agency, alert_id: str) -> None:
 
 
 async def _review(reviewer: Agency, origin: Agency, alert_id: str) -> None:
-    from service.alerts.envelope import open_envelope
+    from service.protocol.envelope import open_envelope
 
     _heading("interpol-ccf reviews the held red notice before anyone receives it")
     pending = (await reviewer.client.request("GET", "/v1/reviews")).json()["reviews"]
@@ -129,9 +129,10 @@ async def _run_demo(data_dir: Path, port: int) -> None:
     import uvicorn
 
     from service.app import create_app
-    from service.audit.note import NoteVerifier
-    from service.audit.verify import HttpLogSource, verify_log
     from service.client.api import load_private_jwk
+    from service.client.log_source import HttpLogSource
+    from service.protocol.logverify import verify_log
+    from service.protocol.note import NoteVerifier
     from service.settings import Settings
 
     tls = data_dir / "tls"
@@ -263,7 +264,7 @@ async def _run_demo(data_dir: Path, port: int) -> None:
 @click.pass_context
 def demo(context: click.Context, data_dir: Path | None) -> None:
     """Run a fictional network end to end over HTTPS and print what happens."""
-    from service.cli.main import dev_certs, init
+    from service.cli.setup import dev_certs, init
 
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="liaison-demo-"))
     if (data_dir / "admin.jwk").exists():

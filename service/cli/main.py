@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from service.broker.bootstrap import bootstrap
-from service.broker.keys import read_kek, write_new_kek
+from service.broker.keys import read_kek
 from service.cli import agency, alerts, audit, database, demo, policy
 from service.cli.common import (
     data_dir_option,
@@ -18,12 +17,12 @@ from service.cli.common import (
     settings_for,
     write_private_jwk,
 )
-from service.clock import SystemClock
-from service.crypto import EncryptionPrivateKey, SigningPrivateKey
-from service.crypto.certificates import make_dev_certificates
-from service.db.engine import make_engine, make_sessionmaker
-from service.db.migrations import ensure_current, upgrade
-from service.errors import LiaisonError
+from service.cli.setup import dev_certs, init
+from service.db.engine import make_engine
+from service.db.migrations import ensure_current
+from service.protocol.clock import SystemClock
+from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey
+from service.protocol.errors import LiaisonError
 from service.settings import Settings
 
 
@@ -31,54 +30,6 @@ from service.settings import Settings
 @click.version_option(package_name="liaison")
 def main() -> None:
     """Liaison: a broker for signed, policy-gated, audited alert sharing between agencies."""
-
-
-async def _bootstrap(
-    settings: Settings, kek: bytes, admin_id: str, country: str
-) -> SigningPrivateKey:
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            return await bootstrap(
-                session, kek, SystemClock().now(), admin_id, "Liaison administrator", country
-            )
-    finally:
-        await engine.dispose()
-
-
-@main.command()
-@data_dir_option
-@database_option
-@click.option("--admin-id", default="admin", show_default=True)
-@click.option("--country", default="ZZ", show_default=True, help="ISO 3166 code of the operator.")
-def init(data_dir: Path, database_url: str | None, admin_id: str, country: str) -> None:
-    """Create the data directory, the schema, the broker's keys and the first admin.
-
-    The admin's private signing key is written to DATA_DIR/admin.jwk.
-    """
-    settings = settings_for(data_dir, database_url)
-    admin_file = data_dir / "admin.jwk"
-    if admin_file.exists():
-        raise click.ClickException(f"{data_dir} is already initialised ({admin_file} exists)")
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if settings.kek is None and not settings.kek_file.exists():
-        write_new_kek(settings.kek_file)
-    try:
-        kek = read_kek(settings)
-    except LiaisonError as exc:
-        raise click.ClickException(exc.detail) from None
-    upgrade(settings.resolved_database_url)
-    try:
-        admin_key = run(_bootstrap(settings, kek, admin_id, country))
-    except LiaisonError as exc:
-        raise click.ClickException(exc.detail) from None
-    write_private_jwk(admin_file, admin_key.to_jwk())
-    click.echo(f"initialised {data_dir}")
-    click.echo(f"  database   {settings.resolved_database_url}")
-    click.echo(f"  admin      {admin_id} (kid {admin_key.kid}), private key in {admin_file}")
-    click.echo(
-        f"next: liaison dev-certs --data-dir {data_dir} && liaison serve --data-dir {data_dir}"
-    )
 
 
 @main.command()
@@ -135,17 +86,6 @@ async def _check_ready(settings: Settings) -> None:
     finally:
         await engine.dispose()
     read_kek(settings)
-
-
-@main.command("dev-certs")
-@data_dir_option
-@click.option("--host", "hostnames", multiple=True, default=("localhost", "127.0.0.1", "::1"))
-def dev_certs(data_dir: Path, hostnames: tuple[str, ...]) -> None:
-    """Make a local CA and a server certificate in DATA_DIR/tls for HTTPS in development."""
-    certs = make_dev_certificates(data_dir / "tls", list(hostnames))
-    click.echo(f"CA to trust:   {certs.ca_cert}")
-    click.echo(f"server cert:   {certs.server_cert}")
-    click.echo(f"server key:    {certs.server_key}")
 
 
 @main.command()
@@ -205,6 +145,8 @@ def dev(context: click.Context, data_dir: Path, host: str, port: int) -> None:
     )
 
 
+main.add_command(init)
+main.add_command(dev_certs)
 main.add_command(agency.agency)
 main.add_command(database.db)
 main.add_command(audit.audit)

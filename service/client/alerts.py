@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.alerts.envelope import open_envelope, verify_notice
-from service.alerts.sdjwt import build_alert, parse_sd_jwt, verify_presentation
 from service.client.api import LiaisonClient
-from service.crypto import (
+from service.protocol.crypto import (
     EncryptionPrivateKey,
     SigningPrivateKey,
     SigningPublicKey,
     VerificationError,
 )
+from service.protocol.envelope import open_envelope, verify_notice
+from service.protocol.sdjwt import build_alert, parse_sd_jwt, verify_presentation
 
 SD_JWT_MEDIA_TYPE = "application/sd-jwt"
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
-from service.audit.note import Checkpoint
 from service.client.log_monitor import LogMonitor
 from service.client.signing import SignatureAuth
-from service.crypto import SigningPrivateKey, b64decode_std
+from service.protocol.crypto import SigningPrivateKey, b64decode_std
+from service.protocol.note import Checkpoint
 
 
 class LiaisonAPIError(Exception):

@@ -12,19 +12,15 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from service.audit.note import Checkpoint, NoteVerifier
-from service.audit.verify import (
-    HttpLogSource,
+from service.client.log_source import AuditReader, HttpLogSource
+from service.protocol.crypto import KeyFormatError
+from service.protocol.logverify import (
     LogVerificationError,
     open_checkpoint,
     verify_extension,
 )
-from service.crypto import KeyFormatError
-
-if TYPE_CHECKING:
-    from service.client.api import LiaisonClient
+from service.protocol.note import Checkpoint, NoteVerifier
 
 
 class LogMonitor:
@@ -57,11 +53,11 @@ class LogMonitor:
         """The last checkpoint accepted in this process (None before the first check)."""
         return self._last
 
-    async def check(self, client: LiaisonClient) -> Checkpoint:
+    async def check(self, client: AuditReader) -> Checkpoint:
         """Fetch the broker's latest checkpoint and accept it as ``observe`` does."""
         return await self.observe(client, await client.audit_checkpoint())
 
-    async def observe(self, client: LiaisonClient, note: str) -> Checkpoint:
+    async def observe(self, client: AuditReader, note: str) -> Checkpoint:
         """Verify ``note`` and prove it extends the remembered checkpoint; remember it.
 
         The first checkpoint ever seen (no memory, no state file) is accepted on its
@@ -79,7 +75,7 @@ class LogMonitor:
             self._remember(checkpoint, note)
             return checkpoint
 
-    async def _trust(self, client: LiaisonClient) -> tuple[NoteVerifier, str]:
+    async def _trust(self, client: AuditReader) -> tuple[NoteVerifier, str]:
         if self._verifier is None:
             identity = await client.broker()
             try:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver, algorithms
 
-from service.crypto import SigningPrivateKey, b64url_encode
+from service.protocol.crypto import SigningPrivateKey, b64url_encode
 
 LABEL = "sig1"
 TAG = "liaison"

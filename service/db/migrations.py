@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.errors import NotReady
+from service.protocol.errors import NotReady
 
 
 def script_location() -> Path:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from service.alerts.cases import CaseRepository
 from service.audit.sink import AuditSink
-from service.governance.repository import GovernanceRepository
 
 BATCH = 500
 
 
 @dataclass
 class Retention:
-    repository: GovernanceRepository
+    repository: CaseRepository
     audit: AuditSink
     now: datetime
     default_days: int

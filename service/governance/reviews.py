@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from service.alerts.actions import AlertActions
-from service.alerts.envelope import seal_for
+from service.alerts.cases import CaseRepository
+from service.alerts.challenges import case_view
+from service.alerts.disclosure import deliver, present_stored
 from service.alerts.feed import current_encryption_key
 from service.alerts.gateway import PolicyGateway, stored_alert_facts
-from service.alerts.models import Alert, FeedItem
+from service.alerts.models import Alert, FeedItem, HeightenedReview, ReviewCase
 from service.alerts.notify import mark_published
+from service.alerts.publication import Publisher
 from service.alerts.repository import AlertRepository
-from service.alerts.sdjwt import parse_sd_jwt, present
-from service.alerts.sealing import SealedAlert, open_alert
+from service.alerts.sealing import SealedAlert
+from service.api.principal import AuthenticatedPrincipal
 from service.audit.sink import AuditSink
-from service.auth.principal import AuthenticatedPrincipal
-from service.clock import rfc3339
-from service.crypto import SigningPrivateKey
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.governance.cases import case_view
-from service.governance.models import HeightenedReview, ReviewCase
-from service.governance.release import Publisher
-from service.governance.repository import GovernanceRepository
+from service.protocol.clock import rfc3339
+from service.protocol.crypto import SigningPrivateKey
+from service.protocol.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.registry.models import Principal
 from service.registry.repository import RegistryRepository
 
@@ -46,7 +43,7 @@ def conflicted(reviewer: Principal, originator: Principal) -> bool:
 class ReviewService:
     alerts: AlertRepository
     registry: RegistryRepository
-    governance: GovernanceRepository
+    governance: CaseRepository
     audit: AuditSink
     gateway: PolicyGateway
     now: datetime
@@ -100,29 +97,28 @@ class ReviewService:
         key = current_encryption_key(reviewer.keys, self.now)
         if key is None:
             raise Conflict("the reviewer has no valid encryption key")
-        body = open_alert(kek, alert.id, SealedAlert(alert.sealed_body, alert.wrapped_key))
         nonce = f"review-{case.id}"
-        presentation = present(
-            parse_sd_jwt(body.decode("ascii")),
-            set(alert.claims),
+        presentation = present_stored(
+            kek,
             kb_key,
+            alert.id,
+            SealedAlert(alert.sealed_body, alert.wrapped_key),
+            alert.claims,
             actor.id,
             nonce,
-            int(self.now.timestamp()),
-        ).encode("ascii")
-        await self.audit.append(
-            "alert.disclosed",
-            "broker",
-            {
-                "alert_id": alert.id,
-                "partner": actor.id,
-                "cursor": nonce,
-                "item": "review",
-                "digest": hashlib.sha256(presentation).hexdigest(),
-                "policy_version": self.gateway.version,
-            },
+            self.now,
         )
-        return {"case": case_view(case), "nonce": nonce, "envelope": seal_for(key, presentation)}
+        envelope = await deliver(
+            self.audit,
+            key,
+            presentation,
+            alert_id=alert.id,
+            partner=actor.id,
+            cursor=nonce,
+            item="review",
+            policy_version=self.gateway.version,
+        )
+        return {"case": case_view(case), "nonce": nonce, "envelope": envelope}
 
     async def decide(
         self, actor: AuthenticatedPrincipal, alert_id: str, verdict: Verdict, reason: str

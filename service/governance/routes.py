@@ -9,18 +9,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.alerts.cases import CaseRepository
+from service.alerts.purge import purge_status
 from service.alerts.repository import AlertRepository
-from service.api.dependencies import NowDep, PrincipalDep, RuntimeDep, SessionDep
+from service.api.dependencies import CoreDep, NowDep, PrincipalDep, SessionDep
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
-from service.errors import InvalidInput
-from service.governance.purge import purge_status
+from service.broker.dependencies import BrokerKeysDep
 from service.governance.report import transparency_report
-from service.governance.repository import GovernanceRepository
 from service.governance.reviews import ReviewService, Verdict
+from service.policy.dependencies import PolicyDep
+from service.policy.engine import PolicyEngine
+from service.protocol.errors import InvalidInput
 from service.registry.repository import RegistryRepository
 from service.registry.schemas import PRINCIPAL_ID_PATTERN
-from service.runtime import Runtime
 
 router = APIRouter(tags=["governance"])
 AlertId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
@@ -40,41 +42,43 @@ class HeightenedIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-def _reviews(runtime: Runtime, session: Any, now: datetime) -> ReviewService:
+def _reviews(core: CoreDep, policy: PolicyEngine, session: Any, now: datetime) -> ReviewService:
     return ReviewService(
         alerts=AlertRepository(session),
         registry=RegistryRepository(session),
-        governance=GovernanceRepository(session),
+        governance=CaseRepository(session),
         audit=AuditLog(session, now),
-        gateway=runtime.require_policy(),
+        gateway=policy,
         now=now,
-        purge_days=runtime.settings.purge_deadline_days,
+        purge_days=core.settings.purge_deadline_days,
     )
 
 
 @router.get("/v1/reviews")
 async def list_reviews(
     principal: PrincipalDep,
-    runtime: RuntimeDep,
+    core: CoreDep,
+    policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
     status: Annotated[
         Literal["pending", "approved", "rejected", "upheld", "cancelled"] | None, Query()
     ] = "pending",
 ) -> dict[str, Any]:
-    return {"reviews": await _reviews(runtime, session, now).cases(principal, status)}
+    return {"reviews": await _reviews(core, policy, session, now).cases(principal, status)}
 
 
 @router.get("/v1/reviews/{alert_id}")
 async def read_for_review(
     alert_id: AlertId,
     principal: PrincipalDep,
-    runtime: RuntimeDep,
+    core: CoreDep,
+    policy: PolicyDep,
+    keys: BrokerKeysDep,
     session: SessionDep,
     now: NowDep,
 ) -> dict[str, Any]:
-    keys = runtime.require_broker_keys()
-    return await _reviews(runtime, session, now).read(
+    return await _reviews(core, policy, session, now).read(
         principal, alert_id, keys.kek, keys.key_binding
     )
 
@@ -84,11 +88,12 @@ async def decide_review(
     alert_id: AlertId,
     body: ReviewDecision,
     principal: PrincipalDep,
-    runtime: RuntimeDep,
+    core: CoreDep,
+    policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
 ) -> dict[str, Any]:
-    return await _reviews(runtime, session, now).decide(
+    return await _reviews(core, policy, session, now).decide(
         principal, alert_id, body.decision, body.reason
     )
 
@@ -98,11 +103,12 @@ async def heightened_review(
     agency_id: Annotated[str, Path(pattern=PRINCIPAL_ID_PATTERN)],
     body: HeightenedIn,
     principal: PrincipalDep,
-    runtime: RuntimeDep,
+    core: CoreDep,
+    policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
 ) -> dict[str, Any]:
-    service = _reviews(runtime, session, now)
+    service = _reviews(core, policy, session, now)
     return await service.set_heightened(principal, agency_id, body.active, body.reason)
 
 
@@ -115,7 +121,7 @@ async def purges(
     principal.require_role("reviewer", "auditor")
     alerts = AlertRepository(session)
     listed = []
-    for alert in await GovernanceRepository(session).with_purge_deadline(1000):
+    for alert in await CaseRepository(session).with_purge_deadline(1000):
         recipients = await alerts.recipients(alert.id)
         status = purge_status(alert, recipients, await alerts.dispositions(alert.id), now)
         if status is not None and (status["overdue"] or not overdue):

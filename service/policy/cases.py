@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.errors import LiaisonError
 from service.policy.engine import PolicyEngine
 from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
+from service.protocol.errors import LiaisonError
 
 CASES_DIRECTORY = "tests"
 _IGNORED_ALERT_KEYS = frozenset({"iat", "exp", "cnf", "supersedes", "_sd", "_sd_alg"})

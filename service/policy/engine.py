@@ -23,10 +23,10 @@ from typing import Any
 
 import cedarpy
 
-from service.errors import LiaisonError
 from service.policy import entities
 from service.policy.facts import AlertFacts, Decision, PartnerFacts, ScreeningDecision
 from service.policy.policy_set import PolicySet
+from service.protocol.errors import LiaisonError
 
 logger = logging.getLogger("liaison.policy")
 

@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 
 import cedarpy
 
-from service.errors import LiaisonError
 from service.policy.source import (
     SCHEMA_FILE,
     SourceError,
@@ -30,12 +29,13 @@ from service.policy.source import (
     refine_line,
     statement_spans,
 )
+from service.protocol.errors import InvalidPolicy
 
 POLICY_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,127}$")
 REQUIRED_ANNOTATIONS = ("id", "description")
 
 
-class PolicyLoadError(LiaisonError):
+class PolicyLoadError(InvalidPolicy):
     """The policy directory cannot be loaded; ``detail`` names the file and line of each error.
 
     ``file`` (the path shown, under the directory) and ``line`` (1-based, or ``None``) are

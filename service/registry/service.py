@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from service.api.principal import AuthenticatedPrincipal
 from service.audit.sink import AuditSink
-from service.auth.principal import AuthenticatedPrincipal
-from service.clock import rfc3339
-from service.crypto import EncryptionPublicKey, KeyFormatError, SigningPublicKey
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.protocol.clock import rfc3339
+from service.protocol.crypto import EncryptionPublicKey, KeyFormatError, SigningPublicKey
+from service.protocol.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.registry.models import Principal, PrincipalKey
 from service.registry.repository import RegistryRepository
 from service.registry.schemas import Agency, AgencyCreate, PublicJWK

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.db.models import Base
+from service.tables import Base
 from tests.alerts.conftest import MemberFactory
 from tests.conftest import settle
 

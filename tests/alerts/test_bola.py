@@ -19,11 +19,11 @@ from jwcrypto import jwe as jc_jwe
 from jwcrypto import jwk as jc_jwk
 from jwcrypto.common import JWException
 
-from service.alerts.envelope import InvalidEnvelope, open_envelope
 from service.api.problems import problem_type
 from service.client import LiaisonAPIError, sign_request
-from service.clock import ManualClock
-from service.crypto import SigningPrivateKey
+from service.protocol.clock import ManualClock
+from service.protocol.crypto import SigningPrivateKey
+from service.protocol.envelope import InvalidEnvelope, open_envelope
 from tests.alerts.conftest import Member, MemberFactory, default_clear
 from tests.conftest import settle
 

@@ -1,4 +1,4 @@
-"""Tests for service.alerts.envelope: feed envelopes (JWE), notices and the JWS profile."""
+"""Tests for service.protocol.envelope: feed envelopes (JWE), notices and the JWS profile."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 from joserfc import jwe
 from joserfc.jwk import OKPKey
 
-from service.alerts.claims import NOTICE_TYP
-from service.alerts.envelope import (
+from service.protocol.claims import NOTICE_TYP
+from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey
+from service.protocol.envelope import (
     MAX_ENVELOPE_PLAINTEXT,
     InvalidEnvelope,
     InvalidNotice,
@@ -23,7 +24,6 @@ from service.alerts.envelope import (
     verify_jws,
     verify_notice,
 )
-from service.crypto import EncryptionPrivateKey, SigningPrivateKey
 
 PARTNER_KEY = EncryptionPrivateKey.generate("de.bka-enc-1")
 OTHER_KEY = EncryptionPrivateKey.generate("nl.politie-enc-1")

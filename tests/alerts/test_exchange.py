@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from service.app import expire_due
 from service.client import LiaisonAPIError
-from service.clock import ManualClock
+from service.protocol.clock import ManualClock
 from tests.alerts.conftest import MemberFactory
 from tests.conftest import settle
 

@@ -25,7 +25,7 @@ from jwcrypto.common import JWException
 
 from service.app import expire_due
 from service.client.alerts import alert_token
-from service.clock import ManualClock
+from service.protocol.clock import ManualClock
 from tests.alerts import rfc9901_reference as rfc
 from tests.alerts.conftest import Member, MemberFactory, default_clear
 

@@ -10,10 +10,10 @@ from jwcrypto import jwe as jc_jwe
 from jwcrypto import jwk as jc_jwk
 from jwcrypto import jws as jc_jws
 
-from service.alerts.claims import ALERT_TYP, NOTICE_TYP
-from service.alerts.envelope import InvalidEnvelope, open_envelope, seal_for, sign_notice
-from service.alerts.sdjwt import build_alert, parse_sd_jwt, present, verify_alert
-from service.crypto import EncryptionPrivateKey, SigningPrivateKey
+from service.protocol.claims import ALERT_TYP, NOTICE_TYP
+from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey
+from service.protocol.envelope import InvalidEnvelope, open_envelope, seal_for, sign_notice
+from service.protocol.sdjwt import build_alert, parse_sd_jwt, present, verify_alert
 
 PARTNER_KEY = EncryptionPrivateKey.generate("de.bka-enc-1")
 ISSUER = SigningPrivateKey.generate("fr.police-sig-1")

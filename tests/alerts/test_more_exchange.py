@@ -10,12 +10,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from service.alerts.envelope import open_envelope
 from service.alerts.notify import FeedNotifier, listen, mark_published
 from service.app import create_app
 from service.client import LiaisonAPIError, LiaisonClient
 from service.client.alerts import AlertsClient
-from service.clock import ManualClock
+from service.protocol.clock import ManualClock
+from service.protocol.envelope import open_envelope
 from service.settings import Settings
 from tests.alerts.conftest import MemberFactory, default_clear
 from tests.conftest import settle

@@ -22,10 +22,10 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from service.alerts.envelope import open_envelope
 from service.client import LiaisonClient
-from service.clock import ManualClock
 from service.policy.facts import AlertFacts, PartnerFacts
+from service.protocol.clock import ManualClock
+from service.protocol.envelope import open_envelope
 from tests.alerts.conftest import Member, MemberFactory
 
 GROUPS = ("eu", "schengen", "five-eyes", "nordic")

@@ -16,13 +16,13 @@ from fastapi import FastAPI
 
 import service.alerts.routes as alert_routes
 from service.alerts.prepare import PreparedGateway, prepare_decisions
-from service.auth.signatures import UnverifiedRequest
 from service.client import LiaisonClient
 from service.client.alerts import alert_token
 from service.client.signing import sign_request
-from service.crypto import SigningPrivateKey
 from service.policy.engine import PolicyEngine
 from service.policy.facts import Decision
+from service.protocol.crypto import SigningPrivateKey
+from service.protocol.signatures import UnverifiedRequest
 from tests.alerts.conftest import MemberFactory, default_clear, default_content
 from tests.policy.builders import BASE_ALERT, partner
 

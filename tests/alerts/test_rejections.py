@@ -16,12 +16,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.alerts.sdjwt import build_alert
 from service.api.problems import problem_type
 from service.client import sign_request
 from service.client.alerts import alert_token
-from service.clock import ManualClock
-from service.crypto import SigningPrivateKey, b64url_encode
+from service.protocol.clock import ManualClock
+from service.protocol.crypto import SigningPrivateKey, b64url_encode
+from service.protocol.sdjwt import build_alert
 from service.runtime import policy_directory
 from service.settings import Settings
 from tests.alerts.conftest import Member, MemberFactory, default_clear

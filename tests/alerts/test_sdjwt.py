@@ -1,4 +1,4 @@
-"""Tests for service.alerts.sdjwt: RFC 9901 vectors, the independent reference, rejections."""
+"""Tests for service.protocol.sdjwt: RFC 9901 vectors, the independent reference, rejections."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.alerts.claims import ALERT_TYP, RESERVED_CONTENT_NAMES
-from service.alerts.sdjwt import (
+from service.protocol.claims import ALERT_TYP, RESERVED_CONTENT_NAMES
+from service.protocol.crypto import SigningPrivateKey
+from service.protocol.sdjwt import (
     InvalidSdJwt,
     MalformedSdJwt,
     UnverifiedSdJwt,
@@ -30,7 +31,6 @@ from service.alerts.sdjwt import (
     verify_alert,
     verify_presentation,
 )
-from service.crypto import SigningPrivateKey
 from tests.alerts import rfc9901_reference as ref
 
 NOW = 1_767_225_600

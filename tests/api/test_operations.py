@@ -77,7 +77,7 @@ async def test_unknown_route_is_a_problem(plain: httpx.AsyncClient) -> None:
 
 
 async def test_not_ready_before_migrations(tmp_path, template) -> None:  # type: ignore[no-untyped-def]
-    from service.crypto import b64url_encode
+    from service.protocol.crypto import b64url_encode
 
     settings = Settings(
         env="test",
@@ -86,7 +86,7 @@ async def test_not_ready_before_migrations(tmp_path, template) -> None:  # type:
         kek=b64url_encode(template.kek),  # type: ignore[arg-type]
     )
     application = create_app(settings)
-    from service.errors import NotReady
+    from service.protocol.errors import NotReady
 
     with pytest.raises(NotReady, match="liaison db upgrade"):
         async with application.router.lifespan_context(application):

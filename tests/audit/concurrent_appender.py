@@ -29,9 +29,9 @@ from service.api.dependencies import transaction
 from service.audit.integrator import Integrator
 from service.audit.log import AuditLog
 from service.broker.keys import load_broker_keys, read_kek
-from service.clock import SystemClock
 from service.db.engine import make_engine, make_sessionmaker
 from service.db.migrations import ensure_current
+from service.protocol.clock import SystemClock
 from service.runtime import Runtime
 from service.settings import Settings
 

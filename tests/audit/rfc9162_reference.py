@@ -1,7 +1,7 @@
 """An independent, deliberately naive reference of RFC 9162 §2.1, for tests only.
 
 Written straight from the RFC text over a list of leaf inputs D[n], recursing exactly as
-the definitions do. It shares no code with ``service.audit.merkle`` so the two can check
+the definitions do. It shares no code with ``service.protocol.merkle`` so the two can check
 each other. The verifiers return a bool, as the RFC's prose does.
 """
 

@@ -16,10 +16,10 @@ import pytest
 from fastapi import FastAPI
 
 from service.api.problems import problem_type
-from service.audit.note import NoteVerifier, verify_checkpoint
-from service.audit.tlog_proof import verify_tlog_proof
 from service.client import LiaisonAPIError, LiaisonClient
-from service.crypto import VerificationError
+from service.protocol.crypto import VerificationError
+from service.protocol.note import NoteVerifier, verify_checkpoint
+from service.protocol.tlog_proof import verify_tlog_proof
 from tests.audit import rfc9162_reference as reference
 from tests.conftest import Party, settle
 

@@ -24,7 +24,13 @@ import pytest
 from sqlalchemy import func, select
 
 from service.audit.integrator import Integrator
-from service.audit.merkle import (
+from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
+from service.audit.repository import AuditRepository
+from service.broker.keys import load_broker_keys
+from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.clock import SystemClock
+from service.protocol.crypto import b64url_encode
+from service.protocol.merkle import (
     Frontier,
     NodeAddress,
     assemble,
@@ -35,13 +41,7 @@ from service.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
-from service.audit.note import NoteSigner, verify_checkpoint
-from service.audit.repository import AuditRepository
-from service.broker.keys import load_broker_keys
-from service.clock import SystemClock
-from service.crypto import b64url_encode
-from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.note import NoteSigner, verify_checkpoint
 from tests.conftest import Template
 
 pytestmark = pytest.mark.slow

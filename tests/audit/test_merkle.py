@@ -1,4 +1,4 @@
-"""Tests for service.audit.merkle: published vectors, the RFC reference, and the storage model."""
+"""Tests for service.protocol.merkle: published vectors, the RFC reference, and the storage model."""
 
 import itertools
 import math
@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from service.audit.merkle import (
+from service.protocol.crypto import VerificationError
+from service.protocol.merkle import (
     EMPTY_ROOT_HASH,
     Frontier,
     MissingNodeError,
@@ -25,7 +26,6 @@ from service.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from service.crypto import VerificationError
 from tests.audit import rfc9162_reference as ref
 
 # --- Published vectors ------------------------------------------------------------------

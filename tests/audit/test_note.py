@@ -1,10 +1,17 @@
-"""Tests for service.audit.note: C2SP signed notes and checkpoints."""
+"""Tests for service.protocol.note: C2SP signed notes and checkpoints."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.audit.note import (
+from service.protocol.crypto import (
+    KeyFormatError,
+    SigningPrivateKey,
+    VerificationError,
+    b64decode_std,
+    b64encode_std,
+)
+from service.protocol.note import (
     Checkpoint,
     NoteSigner,
     NoteVerifier,
@@ -13,13 +20,6 @@ from service.audit.note import (
     parse_checkpoint_body,
     sign_checkpoint,
     verify_checkpoint,
-)
-from service.crypto import (
-    KeyFormatError,
-    SigningPrivateKey,
-    VerificationError,
-    b64decode_std,
-    b64encode_std,
 )
 
 # c2sp.org/signed-note, "Verifier keys", example: the key, its ID and a note it signed.

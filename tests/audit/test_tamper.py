@@ -14,7 +14,12 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from service.audit.verify import DatabaseLogSource, HttpLogSource, LogVerificationError, verify_log
+from service.audit.database_source import DatabaseLogSource
+from service.client.log_source import HttpLogSource
+from service.protocol.logverify import (
+    LogVerificationError,
+    verify_log,
+)
 from tests.audit.test_verify import (
     Trust,
     broker_trust,

@@ -1,10 +1,11 @@
-"""Tests for service.audit.tlog_proof: C2SP tlog-proof receipts."""
+"""Tests for service.protocol.tlog_proof: C2SP tlog-proof receipts."""
 
 from dataclasses import dataclass
 
 import pytest
 
-from service.audit.merkle import (
+from service.protocol.crypto import SigningPrivateKey, VerificationError, b64encode_std
+from service.protocol.merkle import (
     Frontier,
     NodeAddress,
     assemble,
@@ -12,14 +13,13 @@ from service.audit.merkle import (
     leaf_hash,
     plan_addresses,
 )
-from service.audit.note import Checkpoint, NoteSigner, sign_checkpoint
-from service.audit.tlog_proof import (
+from service.protocol.note import Checkpoint, NoteSigner, sign_checkpoint
+from service.protocol.tlog_proof import (
     UnverifiedTlogProof,
     format_tlog_proof,
     parse_tlog_proof,
     verify_tlog_proof,
 )
-from service.crypto import SigningPrivateKey, VerificationError, b64encode_std
 
 ORIGIN = "liaison.example/audit"
 

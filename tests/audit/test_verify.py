@@ -1,4 +1,4 @@
-"""Whole-log verification (service.audit.verify) over the API, the database and the CLI."""
+"""Whole-log verification (service.protocol.logverify) over the API, the database and the CLI."""
 
 from __future__ import annotations
 
@@ -19,23 +19,23 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from service.audit.database_source import DatabaseLogSource
 from service.audit.integrator import Integrator
-from service.audit.merkle import Frontier, assemble, consistency_plan, inclusion_plan, leaf_hash
 from service.audit.models import PendingEntry
-from service.audit.note import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
-from service.audit.verify import (
-    DatabaseLogSource,
-    HttpLogSource,
+from service.broker.keys import stored_checkpoint_verifier
+from service.cli.main import main
+from service.client import LiaisonClient
+from service.client.log_source import HttpLogSource
+from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.crypto import SigningPrivateKey
+from service.protocol.logverify import (
     LogSource,
     LogVerificationError,
     VerificationReport,
-    stored_checkpoint_verifier,
     verify_log,
 )
-from service.cli.main import main
-from service.client import LiaisonClient
-from service.crypto import SigningPrivateKey
-from service.db.engine import make_engine, make_sessionmaker
+from service.protocol.merkle import Frontier, assemble, consistency_plan, inclusion_plan, leaf_hash
+from service.protocol.note import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
 from tests.conftest import Party, settle
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.api.problems import problem_type
 from service.app import create_app
 from service.client import sign_request
-from service.clock import ManualClock
-from service.crypto import SigningPrivateKey, b64url_encode
+from service.protocol.clock import ManualClock
+from service.protocol.crypto import SigningPrivateKey, b64url_encode
 from service.settings import Settings
 from tests.conftest import Party, Template, table_snapshot
 
@@ -383,7 +383,7 @@ async def test_key_rotation_with_injected_time(
 
 def test_created_is_utc_not_local() -> None:
     """A guard for the freshness arithmetic: timestamps are compared as aware UTC datetimes."""
-    from service.auth.signatures import UnverifiedRequest, parse_signature_params
+    from service.protocol.signatures import UnverifiedRequest, parse_signature_params
 
     request = httpx.Request("GET", "http://testserver/v1/agencies")
     moment = datetime(2026, 1, 1, tzinfo=UTC)

@@ -32,7 +32,7 @@ async def test_https_without_the_ca_is_refused(live_server: tuple[str, Path]) ->
 
 
 def test_client_refuses_to_disable_verification() -> None:
-    from service.crypto import SigningPrivateKey
+    from service.protocol.crypto import SigningPrivateKey
 
     with pytest.raises(ValueError, match="cannot be disabled"):
         LiaisonClient("https://localhost:1", SigningPrivateKey.generate(), verify=False)

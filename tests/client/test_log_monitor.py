@@ -10,10 +10,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.audit.note import Checkpoint, NoteSigner, sign_checkpoint
-from service.audit.verify import LogVerificationError
 from service.client.log_monitor import LogMonitor
-from service.crypto import KeyFormatError, SigningPrivateKey
+from service.protocol.crypto import KeyFormatError, SigningPrivateKey
+from service.protocol.logverify import LogVerificationError
+from service.protocol.note import Checkpoint, NoteSigner, sign_checkpoint
 from tests.audit.test_tamper import allow_tampering, truncate_to
 from tests.audit.test_verify import stored_checkpoint
 from tests.conftest import Party, settle

@@ -17,7 +17,7 @@ from service.db.migrations import (
     head_revision,
     upgrade,
 )
-from service.db.models import Base
+from service.tables import Base
 from tests.conftest import DatabaseFactory
 
 

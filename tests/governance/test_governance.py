@@ -14,13 +14,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.alerts.envelope import open_envelope
-from service.alerts.sdjwt import verify_presentation
 from service.app import shred_due
 from service.cli.main import main
 from service.client import LiaisonAPIError
-from service.clock import ManualClock
-from service.crypto import SigningPublicKey
+from service.protocol.clock import ManualClock
+from service.protocol.crypto import SigningPublicKey
+from service.protocol.envelope import open_envelope
+from service.protocol.sdjwt import verify_presentation
 from tests.alerts.conftest import Member, MemberFactory
 from tests.conftest import settle
 
@@ -224,8 +224,9 @@ async def test_shredding_removes_content_everywhere_and_the_log_still_verifies(
         ).one()
     assert tuple(row) == (None, None)
     await settle(app)
-    from service.audit.note import NoteVerifier
-    from service.audit.verify import HttpLogSource, verify_log
+    from service.client.log_source import HttpLogSource
+    from service.protocol.logverify import verify_log
+    from service.protocol.note import NoteVerifier
 
     broker = await auditor.alerts.broker()
     report = await verify_log(

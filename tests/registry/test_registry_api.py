@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.api.problems import problem_type
 from service.client import LiaisonAPIError, LiaisonClient
-from service.crypto import EncryptionPrivateKey, SigningPrivateKey
+from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey
 from tests.conftest import ClientFactory, Party, settle, table_snapshot
 
 

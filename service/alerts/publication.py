@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from service.alerts.cases import CaseRepository
 from service.alerts.fanout import FanOut
 from service.alerts.gateway import PolicyGateway, partner_facts
-from service.alerts.models import Alert
+from service.alerts.models import Alert, ReviewCase
 from service.alerts.repository import AlertRepository
 from service.audit.sink import AuditSink
-from service.governance.models import ReviewCase
-from service.governance.repository import GovernanceRepository
 from service.policy.facts import AlertFacts
 from service.registry.models import Principal
 
@@ -23,7 +22,7 @@ NO_PERMIT = "no screening policy permits publication"
 @dataclass
 class Publisher:
     alerts: AlertRepository
-    governance: GovernanceRepository
+    governance: CaseRepository
     audit: AuditSink
     gateway: PolicyGateway
     now: datetime

@@ -1,4 +1,5 @@
-"""All SQL of governance."""
+"""All SQL of review cases, heightened review and purge deadlines (shared by the alert
+exchange and governance)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.alerts.models import Alert
-from service.governance.models import HeightenedReview, ReviewCase
+from service.alerts.models import Alert, HeightenedReview, ReviewCase
 
 ENDED = ("expired", "withdrawn", "superseded", "cancelled", "rejected")
 
 
-class GovernanceRepository:
+class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 

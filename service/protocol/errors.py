@@ -23,6 +23,10 @@ class InvalidInput(LiaisonError):
     """Well-formed but semantically unacceptable input."""
 
 
+class InvalidPolicy(InvalidInput):
+    """A policy set that does not load; the set in force stays."""
+
+
 class MalformedInput(LiaisonError):
     """Input that cannot be parsed at all."""
 

@@ -23,8 +23,8 @@ from joserfc.jwe import JWERegistry
 from joserfc.jwk import OKPKey
 from joserfc.jws import JWSRegistry
 
-from service.alerts.claims import NOTICE_TYP
-from service.crypto import (
+from service.protocol.claims import NOTICE_TYP
+from service.protocol.crypto import (
     EncryptionPrivateKey,
     EncryptionPublicKey,
     SigningPrivateKey,

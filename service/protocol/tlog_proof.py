@@ -11,9 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.audit.merkle import HASH_SIZE, leaf_hash, verify_inclusion
-from service.audit.note import Checkpoint, NoteVerifier, verify_checkpoint
-from service.crypto import VerificationError, b64decode_std, b64encode_std
+from service.protocol.crypto import VerificationError, b64decode_std, b64encode_std
+from service.protocol.merkle import HASH_SIZE, leaf_hash, verify_inclusion
+from service.protocol.note import Checkpoint, NoteVerifier, verify_checkpoint
 
 HEADER = "c2sp.org/tlog-proof@v1"
 _EXTRA_PREFIX = "extra "

@@ -15,9 +15,9 @@ import http_sf
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
-from service.crypto import SigningPublicKey, b64url_decode
-from service.crypto.keys import unsafe_public_key_object
-from service.errors import (
+from service.protocol.crypto import SigningPublicKey, b64url_decode
+from service.protocol.crypto.keys import unsafe_public_key_object
+from service.protocol.errors import (
     DigestMismatch,
     InvalidSignature,
     MissingComponent,

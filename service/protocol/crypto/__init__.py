@@ -5,9 +5,14 @@ failure raises :class:`VerificationError`, whatever went wrong; the reason is fo
 server log, never for the peer.
 """
 
-from service.crypto.encoding import b64decode_std, b64encode_std, b64url_decode, b64url_encode
-from service.crypto.errors import KeyFormatError, VerificationError
-from service.crypto.keys import (
+from service.protocol.crypto.encoding import (
+    b64decode_std,
+    b64encode_std,
+    b64url_decode,
+    b64url_encode,
+)
+from service.protocol.crypto.errors import KeyFormatError, VerificationError
+from service.protocol.crypto.keys import (
     EncryptionPrivateKey,
     EncryptionPublicKey,
     SigningPrivateKey,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.alerts.claims import (
+from service.protocol.claims import (
     ALERT_TYP,
     KB_JWT_TYP,
     SD_ALG,
@@ -31,20 +31,20 @@ from service.alerts.claims import (
     embeds_digests,
     is_reserved_content_name,
 )
-from service.alerts.envelope import (
+from service.protocol.crypto import (
+    SigningPrivateKey,
+    SigningPublicKey,
+    VerificationError,
+    b64url_decode,
+    b64url_encode,
+)
+from service.protocol.envelope import (
     JwsRejected,
     decode_jws,
     dump_json,
     sign_jws,
     strict_json_loads,
     verify_jws,
-)
-from service.crypto import (
-    SigningPrivateKey,
-    SigningPublicKey,
-    VerificationError,
-    b64url_decode,
-    b64url_encode,
 )
 
 SALT_BYTES = 16

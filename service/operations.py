@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from service.api.dependencies import RuntimeDep
+from service.api.dependencies import get_core
 from service.api.problems import problem_response
 from service.db.migrations import ensure_current
-from service.errors import NotReady
+from service.protocol.errors import NotReady
+from service.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime = get_core(request)
+    if not isinstance(runtime, Runtime):
+        raise NotReady("the service is starting")
+    return runtime
+
+
+# This module is part of the composition root: it reports on every component.
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 class BrokerIdentity(BaseModel):

@@ -7,7 +7,7 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from service.crypto.errors import KeyFormatError, VerificationError
+from service.protocol.crypto.errors import KeyFormatError, VerificationError
 
 KEY_LENGTH = 32
 _NONCE_LENGTH = 12

@@ -23,7 +23,7 @@ import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from service.crypto import VerificationError
+from service.protocol.crypto import VerificationError
 
 HASH_SIZE = 32
 #: MTH({}) = SHA-256() — the root of the empty tree (RFC 9162 §2.1.1).

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.alerts.claims import (
+from service.protocol.claims import (
     CATEGORIES,
     CHARACTERS,
     CLEAR_CLAIMS,
@@ -16,7 +16,7 @@ from service.alerts.claims import (
     SUBJECT_STATUSES,
     TLP_LABELS,
 )
-from service.errors import InvalidInput
+from service.protocol.errors import InvalidInput
 
 MAX_LIFETIME = timedelta(days=3653)
 MAX_CONTENT_CLAIMS = 64

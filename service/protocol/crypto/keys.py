@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from service.crypto.encoding import b64url_decode, b64url_encode
-from service.crypto.errors import KeyFormatError, VerificationError
+from service.protocol.crypto.encoding import b64url_decode, b64url_encode
+from service.protocol.crypto.errors import KeyFormatError, VerificationError
 
 _RAW_KEY_LENGTH = 32
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from service.alerts.models import Alert
+from service.alerts.cases import CaseRepository
+from service.alerts.models import Alert, ReviewCase
 from service.audit.sink import AuditSink
-from service.clock import rfc3339
-from service.governance.models import ReviewCase
-from service.governance.repository import GovernanceRepository
+from service.protocol.clock import rfc3339
 
 
 def case_view(case: ReviewCase) -> dict[str, Any]:
@@ -28,7 +27,7 @@ def case_view(case: ReviewCase) -> dict[str, Any]:
 
 
 async def open_challenge(
-    repository: GovernanceRepository,
+    repository: CaseRepository,
     audit: AuditSink,
     alert: Alert,
     partner: str,

@@ -1,11 +1,17 @@
 """Every mapped table, imported in one place so that Alembic and tests see the full metadata."""
 
-from service.alerts.models import Alert, AlertDecision, Disposition, FeedItem
+from service.alerts.models import (
+    Alert,
+    AlertDecision,
+    Disposition,
+    FeedItem,
+    HeightenedReview,
+    ReviewCase,
+)
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
 from service.auth.models import SeenNonce
 from service.broker.models import BrokerKey
 from service.db.base import Base
-from service.governance.models import HeightenedReview, ReviewCase
 from service.registry.models import Principal, PrincipalKey
 
 __all__ = [

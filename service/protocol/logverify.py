@@ -1,4 +1,5 @@
-"""Offline verification of the whole audit log, over HTTP or straight from the database.
+"""Offline verification of the whole audit log from any ``LogSource`` (the client's HTTP source,
+the server's database source).
 
 An auditor re-derives everything the broker signed: the checkpoint's signature, every leaf,
 the Merkle root of all leaves, and (given a checkpoint trusted from an earlier run) that the
@@ -17,31 +18,21 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from service.audit.merkle import (
+from service.protocol.crypto import (
+    VerificationError,
+    b64encode_std,
+)
+from service.protocol.merkle import (
     Frontier,
-    MissingNodeError,
-    ProofPlan,
-    assemble,
-    consistency_plan,
     inclusion_plan,
     leaf_hash,
     node_hash,
-    plan_addresses,
     verify_consistency,
     verify_inclusion,
 )
-from service.audit.note import Checkpoint, NoteVerifier, note_key_id, verify_checkpoint
-from service.audit.repository import AuditRepository
-from service.broker.keys import CHECKPOINT
-from service.broker.models import BrokerKey
-from service.crypto import KeyFormatError, SigningPublicKey, VerificationError, b64encode_std
-
-if TYPE_CHECKING:
-    from service.client.api import LiaisonClient
+from service.protocol.note import Checkpoint, NoteVerifier, verify_checkpoint
 
 #: The most entries one ``entries`` call may return (API.md "Audit log").
 ENTRIES_PER_CALL = 1000
@@ -77,74 +68,6 @@ class LogSource(Protocol):
     async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """The RFC 9162 consistency proof from ``old_size`` to ``new_size``."""
         ...
-
-
-class HttpLogSource:
-    """Reads the log through the audit endpoints; the client's principal must be an auditor
-    to read entries and inclusion proofs. API errors propagate as LiaisonAPIError."""
-
-    def __init__(self, client: LiaisonClient) -> None:
-        self._client = client
-
-    async def checkpoint_note(self) -> str:
-        return await self._client.audit_checkpoint()
-
-    async def entries(self, start: int, end: int) -> list[bytes]:
-        return await self._client.audit_entries(start, end)
-
-    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return await self._client.inclusion_proof(index, size)
-
-    async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
-        return await self._client.consistency_proof(old_size, new_size)
-
-
-class DatabaseLogSource:
-    """Reads the log's tables directly, proving from the stored subtree hashes as the service
-    does. Raises LogVerificationError when a checkpoint or a stored hash is missing."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._repository = AuditRepository(session)
-
-    async def checkpoint_note(self) -> str:
-        latest = await self._repository.latest_checkpoint()
-        if latest is None:
-            raise LogVerificationError("the database holds no signed checkpoint")
-        return latest.note
-
-    async def entries(self, start: int, end: int) -> list[bytes]:
-        return [row.leaf for row in await self._repository.entries(start, end)]
-
-    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return await self._prove(inclusion_plan(index, size))
-
-    async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
-        if old_size in (0, new_size):
-            return []
-        return await self._prove(consistency_plan(old_size, new_size))
-
-    async def _prove(self, plan: ProofPlan) -> list[bytes]:
-        try:
-            return assemble(plan, await self._repository.nodes(plan_addresses(plan)))
-        except (MissingNodeError, ValueError):
-            raise LogVerificationError("a stored subtree hash is missing or malformed") from None
-
-
-async def stored_checkpoint_verifier(session: AsyncSession, origin: str) -> NoteVerifier:
-    """The checkpoint verifier built from the public key in the ``broker_keys`` table.
-
-    The service signs checkpoints under its origin as key name, so ``origin`` names the key.
-    Only as trustworthy as the database it is read from. Raises LogVerificationError if the
-    key is missing or malformed.
-    """
-    row = await session.get(BrokerKey, CHECKPOINT)
-    if row is None:
-        raise LogVerificationError("the database holds no checkpoint key")
-    try:
-        public = SigningPublicKey.from_jwk(row.public_jwk)
-        return NoteVerifier(origin, note_key_id(origin, public.raw), public)
-    except KeyFormatError:
-        raise LogVerificationError("the stored checkpoint key is malformed") from None
 
 
 @dataclass(frozen=True)

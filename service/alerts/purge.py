@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from service.alerts.models import Alert, Disposition
-from service.clock import rfc3339
+from service.protocol.clock import rfc3339
 
 
 def purge_status(

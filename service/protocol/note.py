@@ -11,8 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from service.audit.merkle import HASH_SIZE
-from service.crypto import (
+from service.protocol.crypto import (
     KeyFormatError,
     SigningPrivateKey,
     SigningPublicKey,
@@ -20,6 +19,7 @@ from service.crypto import (
     b64decode_std,
     b64encode_std,
 )
+from service.protocol.merkle import HASH_SIZE
 
 #: Signature type identifier byte for Ed25519 (signed-note, "Signature types").
 ED25519_SIGNATURE_TYPE = b"\x01"
