@@ -24,6 +24,7 @@ from service.policy.engine import PolicyEngine
 from service.policy.policy_set import PolicySet
 from service.protocol.errors import NotReady
 from service.protocol.note import NoteSigner
+from service.protocol.vocabulary import AuditEvent
 from service.settings import Settings
 
 
@@ -63,7 +64,7 @@ class Runtime(Core):
         engine = PolicyEngine(policy_set)
         async with self.sessionmaker() as session, session.begin():
             await AuditLog(session, self.clock.now()).append(
-                "policy.loaded",
+                AuditEvent.POLICY_LOADED,
                 actor,
                 {
                     "policy_version": engine.version,

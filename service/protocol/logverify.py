@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from service.protocol.crypto import (
@@ -33,6 +33,8 @@ from service.protocol.merkle import (
     verify_inclusion,
 )
 from service.protocol.note import Checkpoint, NoteVerifier, verify_checkpoint
+
+_PROOF = object()
 
 #: The most entries one ``entries`` call may return (API.md "Audit log").
 ENTRIES_PER_CALL = 1000
@@ -80,6 +82,11 @@ class VerificationReport:
     entries_checked: int
     #: The size of the trusted checkpoint this one was proved to extend, if one was given.
     consistent_from: int | None
+    _proof: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._proof is not _PROOF:
+            raise TypeError("only verify_log makes a VerificationReport")
 
     @property
     def size(self) -> int:
@@ -257,4 +264,5 @@ async def verify_log(
         checkpoint_note=note,
         entries_checked=len(hashes),
         consistent_from=trusted.size if trusted is not None else None,
+        _proof=_PROOF,
     )

@@ -1,4 +1,5 @@
-"""RFC 9421 request signatures as API.md's "Request authentication (exact)" section fixes them.
+"""RFC 9421 request signatures, signing and verifying, as docs/protocol.md "Request signing"
+fixes them.
 
 Parsing of the untrusted headers happens here, before any key is looked up; the cryptographic
 check is delegated to ``http-message-signatures`` with an allow-list of one algorithm.
@@ -6,16 +7,27 @@ check is delegated to ``http-message-signatures`` with an allow-list of one algo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import http_sf
-from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
+from http_message_signatures import (
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    HTTPSignatureKeyResolver,
+    algorithms,
+)
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
-from service.protocol.crypto import SigningPublicKey, b64url_decode
+from service.protocol.crypto import (
+    SigningPrivateKey,
+    SigningPublicKey,
+    b64url_decode,
+    b64url_encode,
+)
 from service.protocol.crypto.keys import unsafe_public_key_object
 from service.protocol.errors import (
     DigestMismatch,
@@ -197,3 +209,58 @@ def verify_signature(
         verifier.verify_body(message, results, request.body)
     except HTTPMessageSignaturesException:
         raise DigestMismatch("the body does not match the signed Content-Digest") from None
+
+
+#: Random bytes in the nonce of every request this side signs (at least MIN_NONCE_BYTES).
+NONCE_BYTES = 24
+
+
+class SignableRequest(Protocol):
+    """What the signer needs of an outgoing request (``httpx.Request`` is one): its method,
+    URL and mutable headers; the signature headers are added in place."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> Any: ...
+    @property
+    def headers(self) -> Any: ...
+
+
+class _PrivateKeyResolver(HTTPSignatureKeyResolver):
+    def __init__(self, key: SigningPrivateKey) -> None:
+        self._key = key
+
+    def resolve_private_key(self, key_id: str) -> Any:
+        if key_id != self._key.kid:
+            raise KeyError(key_id)
+        return self._key.unsafe_cryptography_key()
+
+    def resolve_public_key(self, key_id: str) -> Any:
+        raise NotImplementedError
+
+
+def sign_request(
+    request: SignableRequest,
+    body: bytes,
+    key: SigningPrivateKey,
+    *,
+    created: datetime | None = None,
+    nonce: str | None = None,
+) -> None:
+    """Sign ``request`` as docs/protocol.md "Request signing" requires: add ``Signature-Input``,
+    ``Signature`` and, with a non-empty ``body``, ``Content-Digest`` (SHA-256), in place."""
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519, key_resolver=_PrivateKeyResolver(key)
+    )
+    signer.sign(
+        request,
+        key_id=key.kid,
+        created=created or datetime.now(UTC),
+        nonce=nonce or b64url_encode(os.urandom(NONCE_BYTES)),
+        label=LABEL,
+        tag=TAG,
+        include_alg=True,
+        covered_component_ids=BASE_COMPONENTS,
+        body=body if body else None,
+    )
