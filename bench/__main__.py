@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     module.add_arguments(sub)
     result = module.main(sub.parse_args(arguments[1:]))
-    assert isinstance(result, int)
+    if not isinstance(result, int):
+        raise TypeError(f"bench.{chosen.benchmark}.main returned {result!r}, not an exit status")
     return result
 
 

@@ -31,8 +31,8 @@ from service.audit.integrator import Integrator
 from service.audit.log import AuditLog
 from service.audit.models import AuditCheckpoint, AuditEntry, PendingEntry
 from service.audit.repository import AuditRepository
-from service.broker.keys import load_broker_keys, read_kek
 from service.db.engine import make_engine, make_sessionmaker
+from service.live import open_runtime
 from service.protocol.clock import SystemClock
 from service.protocol.crypto import b64url_encode
 from service.protocol.note import NoteSigner
@@ -130,20 +130,11 @@ async def _writer(spec: LoadSpec) -> WriterReport:
         kek=SecretStr(b64url_encode(spec.kek)),
         origin=ORIGIN,
     )
-    engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
-    runtime = Runtime(
-        settings=settings,
-        engine=engine,
-        sessionmaker=make_sessionmaker(engine),
-        clock=SystemClock(),
-    )
     report = WriterReport(writer=spec.writer)
-    try:
-        async with runtime.sessionmaker() as session:
-            runtime.broker_keys = await load_broker_keys(session, read_kek(settings))
-        runtime.integrator = Integrator(
-            runtime.sessionmaker, runtime.checkpoint_signer(), runtime.clock
-        )
+    # No policy set: these writers append audit entries only, as the request transaction does.
+    async with open_runtime(settings, load_policy=False) as runtime:
+        if runtime.integrator is None:
+            raise RuntimeError("the runtime has no integrator")
         # Warm the pool so that the first timed transactions do not pay for connecting.
         async with runtime.sessionmaker() as session:
             await AuditRepository(session).latest_checkpoint()
@@ -161,8 +152,6 @@ async def _writer(spec: LoadSpec) -> WriterReport:
             if others:
                 _, pending = await asyncio.wait(others, timeout=GRACE_SECONDS)
                 report.leftover_tasks = [repr(task) for task in pending]
-    finally:
-        await engine.dispose()
     return report
 
 
@@ -301,7 +290,8 @@ async def _run_writers(specs: Sequence[LoadSpec], deadline: float) -> list[Write
             if not await asyncio.to_thread(receiver.poll, remaining):
                 raise RuntimeError(f"{process.name} did not report in time")
             report = receiver.recv()
-            assert isinstance(report, WriterReport)
+            if not isinstance(report, WriterReport):
+                raise TypeError(f"{process.name} sent {type(report).__name__}, not a report")
             reports.append(report)
     finally:
         for process, receiver in started:
@@ -379,7 +369,8 @@ async def measure_load(
     lags = []
     for marker, committed_at in samples.items():
         seen = poller.first_covering(indices[marker])
-        assert seen is not None, f"{marker} never appeared in a checkpoint"
+        if seen is None:
+            raise RuntimeError(f"{marker} never appeared in a checkpoint")
         lags.append(max(0.0, seen - committed_at))
     return LoadResult(
         api=api,

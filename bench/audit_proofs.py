@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bench.common import Distribution, ScratchDatabase
+from service.api.principal import unsafe_principal
 from service.audit.integrator import Integrator
 from service.audit.log import AuditLog
 from service.audit.models import AuditCheckpoint, AuditNode, PendingEntry
 from service.audit.repository import AuditRepository
 from service.audit.service import AuditService
-from service.api.principal import AuthenticatedPrincipal
 from service.db.engine import make_engine, make_sessionmaker
 from service.protocol.clock import SystemClock, rfc3339
 from service.protocol.merkle import (
@@ -39,15 +39,14 @@ from service.protocol.merkle import (
     verify_inclusion,
 )
 from service.protocol.note import NoteSigner, verify_checkpoint
+from service.protocol.vocabulary import Role
 
 ORIGIN = "bench.liaison.local/audit"
 POPULATE_BATCH = 20_000
 # Pending rows per INSERT statement and per transaction while populating.
 INSERT_ROWS = 5_000
 QUEUE_ROWS = 100_000
-AUDITOR = AuthenticatedPrincipal(
-    id="bench-auditor", roles=frozenset({"auditor"}), groups=frozenset(), kid="bench"
-)
+AUDITOR = unsafe_principal("bench-auditor", frozenset({Role.AUDITOR}), kid="bench")
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,8 @@ async def _verify_inclusions(
         repository = AuditRepository(session)
         for index, proof in proofs:
             entry = await repository.entry(index)
-            assert entry is not None
+            if entry is None:
+                raise RuntimeError(f"entry {index} is missing from the log")
             verify_inclusion(leaf_hash(entry.leaf), index, size, proof, root)
 
 
@@ -167,7 +167,8 @@ async def measure_proofs(database: ScratchDatabase, count: int, seed: int = 1) -
         async with sessionmaker() as session:
             repository = AuditRepository(session)
             latest = await repository.latest_checkpoint()
-            assert latest is not None, "populate first"
+            if latest is None:
+                raise RuntimeError("no signed checkpoint: populate first")
         verifier = NoteSigner(ORIGIN, database.keys.checkpoint).verifier
         signed = verify_checkpoint(latest.note, verifier, ORIGIN)
         size, root = signed.size, signed.root_hash

@@ -15,12 +15,10 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,20 +28,22 @@ import httpx
 from sqlalchemy import func, select
 
 from bench.common import Backend, Distribution, ScratchDatabase, machine, scratch_database
+from service.alerts.disclosure import present_stored
 from service.alerts.gateway import alert_facts, partner_facts
-from service.alerts.sealing import open_alert, seal_alert
+from service.alerts.sealing import seal_alert
+from service.api.principal import broker_principal
 from service.audit.log import AuditLog
 from service.audit.models import PendingEntry
-from service.api.principal import broker_principal
 from service.client import LiaisonClient, sign_request
 from service.client.alerts import AlertsClient, alert_token
 from service.db.engine import make_engine, make_sessionmaker
+from service.live import LiveServer
 from service.policy.engine import PolicyEngine
 from service.policy.policy_set import PolicySet
 from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey, b64url_encode
 from service.protocol.envelope import seal_for
 from service.protocol.merkle import leaf_hash
-from service.protocol.sdjwt import parse_sd_jwt, present, verify_alert
+from service.protocol.sdjwt import parse_sd_jwt, verify_alert
 from service.protocol.signatures import UnverifiedRequest, parse_signature_params, verify_signature
 from service.protocol.validation import validate_claims
 from service.registry.models import Principal
@@ -77,12 +77,6 @@ class Agency:
     encryption: EncryptionPrivateKey
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def register(db: ScratchDatabase, names: list[str]) -> list[Agency]:
     """Register agencies straight through the registry service (faster than HTTP, same rows)."""
     engine = make_engine(db.url)
@@ -114,58 +108,18 @@ async def register(db: ScratchDatabase, names: list[str]) -> list[Agency]:
     return agencies
 
 
-class Server:
-    """``liaison serve`` in a subprocess on a free port, plain HTTP on loopback."""
-
-    def __init__(self, db: ScratchDatabase, workers: int) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._dir = tempfile.TemporaryDirectory(prefix="liaison-bench-serve-")
-        env = {
-            **os.environ,
-            "LIAISON_KEK": b64url_encode(db.kek),
-            "LIAISON_ENV": "development",
-        }
-        self._log = open(Path(self._dir.name) / "server.log", "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "service.cli",
-                "serve",
-                "--data-dir",
-                self._dir.name,
-                "--database",
-                db.url,
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def ready(self) -> None:
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                try:
-                    if (await client.get(self.base + "/v1/ready")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError(
-            "server did not become ready: " + (Path(self._dir.name) / "server.log").read_text()
-        )
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        self._log.close()
-        self._dir.cleanup()
+@contextlib.asynccontextmanager
+async def serve(db: ScratchDatabase, workers: int) -> AsyncIterator[LiveServer]:
+    """``liaison serve`` on ``db`` in a subprocess, plain HTTP on loopback, ready."""
+    with tempfile.TemporaryDirectory(prefix="liaison-bench-serve-") as data_dir:
+        async with LiveServer(
+            Path(data_dir),
+            database_url=db.url,
+            workers=workers,
+            env={"LIAISON_KEK": b64url_encode(db.kek)},
+            log_path=Path(data_dir) / "server.log",
+        ) as server:
+            yield server
 
 
 async def publish_rate(
@@ -304,9 +258,16 @@ def floors(origin: Agency, partners: list[Agency], kb: SigningPrivateKey) -> dic
     recipient = partners[0]
 
     def serve_one() -> None:
-        body = open_alert(kek, claims.alert_id, sealed)
-        presentation = present(parse_sd_jwt(body.decode()), set(CONTENT), kb, recipient.id, "1", 0)
-        data = presentation.encode()
+        data = present_stored(
+            kek,
+            kb,
+            claims.alert_id,
+            sealed,
+            CONTENT,
+            recipient.id,
+            "1",
+            datetime.fromtimestamp(0, UTC),
+        )
         seal_for(recipient.encryption.public, data)
         leaf_hash(hashlib.sha256(data).hexdigest().encode())
 
@@ -323,11 +284,9 @@ async def run_backend(backend: Backend, quick: bool) -> list[str]:
         for count in (20, 100):
             if count == 100:
                 partners += await register(db, [f"partner-{i:03d}" for i in range(20, 100)])
-            server = Server(db, workers)
-            try:
-                await server.ready()
+            async with serve(db, workers) as server:
                 kb_key = db.keys.key_binding.public.to_jwk()
-                rate, latency = await publish_rate(server.base, origin, kb_key, seconds, 16)
+                rate, latency = await publish_rate(server.base_url, origin, kb_key, seconds, 16)
                 await wait_idle(db.url)
                 floor = floors(origin, partners, db.keys.key_binding)
                 floor_rate = workers / floor["publish"]
@@ -338,7 +297,7 @@ async def run_backend(backend: Backend, quick: bool) -> list[str]:
                     f"{workers} worker(s); ratio {rate / floor_rate:.2f}"
                 )
                 if count == 20:
-                    items, poll = await poll_rate(server.base, partners[:16], seconds, 100)
+                    items, poll = await poll_rate(server.base_url, partners[:16], seconds, 100)
                     item_floor = floor["item"] + floor["request_verify"] / 100
                     floor_items = workers / item_floor
                     lines.append(
@@ -347,8 +306,6 @@ async def run_backend(backend: Backend, quick: bool) -> list[str]:
                         f"floor {item_floor * 1000:.3f} ms/item = {floor_items:,.0f}/s; "
                         f"ratio {items / floor_items:.2f}"
                     )
-            finally:
-                server.stop()
     return lines
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 
 from bench.common import Distribution, ScratchDatabase
-from bench.exchange import CLEAR, CONTENT, Agency, Server
+from bench.exchange import CLEAR, CONTENT, Agency, serve
 from service.alerts.models import Alert, AlertDecision, FeedItem
 from service.alerts.sealing import seal_alert
 from service.audit.integrator import leaf_bytes
@@ -255,7 +255,8 @@ class Populator:
                 proof = assemble(plan, await AuditRepository(session).nodes(plan_addresses(plan)))
                 timings.append(time.perf_counter() - started)
                 entry = await AuditRepository(session).entry(index)
-            assert entry is not None
+            if entry is None:
+                raise RuntimeError(f"entry {index} is missing from the log")
             verify_inclusion(leaf_hash(entry.leaf), index, size, proof, root)
         return Distribution.of(timings)
 
@@ -304,7 +305,8 @@ async def poll_at_random(
             )
             latencies.append(time.perf_counter() - started)
             served = len(response.json()["items"])
-            assert served > 0, f"empty page at {after} of {max_cursor}"
+            if served == 0:
+                raise RuntimeError(f"empty page at {after} of {max_cursor}")
     finally:
         for client in clients.values():
             await client.aclose()
@@ -323,26 +325,24 @@ async def run_growth(
     """Grow ``db`` to each of ``sizes`` alerts and measure poll and proof latency there."""
     rng = random.Random(6)
     populator = Populator(db, origin, pollers)
-    server = Server(db, workers)
     points: list[GrowthPoint] = []
     try:
-        await server.ready()
-        await populator.learn(server.base)
-        for size in sizes:
-            started = time.perf_counter()
-            await populator.grow_to(size)
-            seconds = time.perf_counter() - started
-            poll = await poll_at_random(
-                server.base, pollers, await populator.max_cursor(), polls, rng
-            )
-            inclusion = await populator.inclusion(proofs, rng)
-            consistency = await populator.consistency(proofs, rng)
-            points.append(
-                GrowthPoint(
-                    size, await populator.audit_size(), seconds, poll, inclusion, consistency
+        async with serve(db, workers) as server:
+            await populator.learn(server.base_url)
+            for size in sizes:
+                started = time.perf_counter()
+                await populator.grow_to(size)
+                seconds = time.perf_counter() - started
+                poll = await poll_at_random(
+                    server.base_url, pollers, await populator.max_cursor(), polls, rng
                 )
-            )
+                inclusion = await populator.inclusion(proofs, rng)
+                consistency = await populator.consistency(proofs, rng)
+                points.append(
+                    GrowthPoint(
+                        size, await populator.audit_size(), seconds, poll, inclusion, consistency
+                    )
+                )
     finally:
-        server.stop()
         await populator.close()
     return points

@@ -48,15 +48,16 @@ from bench.exchange import (
     CLEAR,
     CONTENT,
     Agency,
-    Server,
     floors,
     poll_rate,
     publish_rate,
     register,
+    serve,
     wait_idle,
 )
 from bench.growth import run_growth
 from bench.longpoll import longpoll_delay, steady_poll
+from service.live import LiveServer
 
 PUBLISH_FLOOR_SHARE = 0.5
 POLL_P99_MS = 50.0
@@ -118,7 +119,7 @@ class Context:
     """One backend's running server and registered agencies."""
 
     db: ScratchDatabase
-    server: Server
+    server: LiveServer
     origin: Agency
     partners: list[Agency]
     options: Options
@@ -134,7 +135,7 @@ async def publish_phase(ctx: Context, count: int) -> None:
         more = [f"partner-{i:03d}" for i in range(len(partners), count)]
         partners += await register(db, more)
     await wait_idle(db.url)
-    rate, latency = await publish_rate(server.base, origin, kb_key, seconds, 16)
+    rate, latency = await publish_rate(server.base_url, origin, kb_key, seconds, 16)
     await wait_idle(db.url)
     floor = floors(origin, partners, kb)
     floor_rate = report.workers / floor["publish"]
@@ -175,7 +176,7 @@ async def live_phases(ctx: Context) -> None:
         # Each measurement starts from a quiet server: the previous one's audit backlog
         # would otherwise be integrated during it (and, on SQLite, hold the one writer).
         await wait_idle(db.url)
-        items, poll = await poll_rate(server.base, partners[:count], seconds, 100)
+        items, poll = await poll_rate(server.base_url, partners[:count], seconds, 100)
         report.poll.append(
             {
                 "partners": count,
@@ -201,7 +202,7 @@ async def live_phases(ctx: Context) -> None:
     for count, rate in STEADY_RUNS[:2] if options.quick else STEADY_RUNS:
         await wait_idle(db.url)
         steady = await steady_poll(
-            server.base,
+            server.base_url,
             db.url,
             origin,
             kb_key,
@@ -231,7 +232,7 @@ async def live_phases(ctx: Context) -> None:
         )
     await wait_idle(db.url)
     waiting = await longpoll_delay(
-        server.base,
+        server.base_url,
         db.url,
         origin,
         kb_key,
@@ -264,16 +265,12 @@ async def run_exchange(backend: Backend, options: Options, report: Report) -> No
     async with scratch_database(backend) as db:
         names = [f"partner-{i:03d}" for i in range(PUBLISH_PARTNERS[0])]
         origin, *partners = await register(db, ["origin", *names])
-        server = Server(db, report.workers)
-        ctx = Context(db, server, origin, partners, options, report)
-        try:
-            await server.ready()
+        async with serve(db, report.workers) as server:
+            ctx = Context(db, server, origin, partners, options, report)
             for count in PUBLISH_PARTNERS[:2]:
                 await publish_phase(ctx, count)
             await live_phases(ctx)
             await publish_phase(ctx, PUBLISH_PARTNERS[2])
-        finally:
-            server.stop()
 
 
 async def run_growth_phase(backend: Backend, options: Options, report: Report) -> None:

@@ -25,7 +25,8 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     url = config.get_main_option("sqlalchemy.url")
-    assert url, "the caller sets sqlalchemy.url"
+    if not url:
+        raise RuntimeError("the caller sets sqlalchemy.url (liaison db upgrade does)")
     engine = create_async_engine(url, poolclass=pool.NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(_run)

@@ -23,18 +23,15 @@ from service.api.dependencies import transaction
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import Metrics, MetricsMiddleware
 from service.audit import routes as audit_routes
-from service.audit.integrator import Integrator
 from service.audit.log import AuditLog
 from service.auth.nonces import NonceRepository
-from service.broker.keys import load_broker_keys, read_kek
-from service.db.engine import make_engine, make_read_engine, make_sessionmaker
-from service.db.migrations import ensure_current
 from service.governance import routes as governance_routes
 from service.governance.retention import Retention
 from service.policy import routes as policy_routes
-from service.protocol.clock import Clock, SystemClock
+from service.protocol.clock import Clock
+from service.protocol.errors import NotReady
 from service.registry import routes as registry_routes
-from service.runtime import Runtime
+from service.runtime import Runtime, build_runtime, close_runtime
 from service.settings import Settings
 
 logger = logging.getLogger("liaison")
@@ -112,33 +109,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
-        read_engine = make_read_engine(settings.resolved_database_url)
-        runtime = Runtime(
-            settings=settings,
-            engine=engine,
-            sessionmaker=make_sessionmaker(engine),
-            clock=clock or SystemClock(),
-            metrics=app.state.metrics,
-            read_sessionmaker=make_sessionmaker(read_engine) if read_engine else None,
-        )
+        runtime = await build_runtime(settings, clock, metrics=app.state.metrics)
         app.state.runtime = runtime
         try:
-            await ensure_current(engine)
-            kek = read_kek(settings)
-            async with runtime.sessionmaker() as session:
-                runtime.broker_keys = await load_broker_keys(session, kek)
-            runtime.integrator = Integrator(
-                runtime.sessionmaker, runtime.checkpoint_signer(), runtime.clock
-            )
-            await runtime.reload_policy()
-            await runtime.integrator.drain()
+            integrator = runtime.integrator
+            if integrator is None:
+                raise NotReady("the audit integrator was not built")
+            await integrator.drain()
             tasks = [
                 asyncio.create_task(_sweep_nonces(runtime), name="nonce-sweep"),
-                asyncio.create_task(runtime.integrator.run(), name="audit-integrator"),
+                asyncio.create_task(integrator.run(), name="audit-integrator"),
                 asyncio.create_task(_expire_alerts(runtime), name="alert-expiry"),
             ]
-            if engine.dialect.name == "postgresql":
+            if runtime.engine.dialect.name == "postgresql":
                 tasks.append(
                     asyncio.create_task(
                         listen(settings.resolved_database_url, runtime.notifier),
@@ -153,9 +136,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
         finally:
-            await engine.dispose()
-            if read_engine is not None:
-                await read_engine.dispose()
+            await close_runtime(runtime)
 
     app = FastAPI(title="Liaison", version=__version__, lifespan=lifespan)
     app.state.metrics = metrics = Metrics()

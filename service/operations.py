@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from service.api.dependencies import get_core
-from service.api.problems import problem_response
+from service.api.problems import problem_content
 from service.db.migrations import ensure_current
 from service.protocol.errors import NotReady
 from service.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
+PROMETHEUS_MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
 def _runtime(request: Request) -> Runtime:
@@ -28,6 +29,20 @@ def _runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyChecks(BaseModel):
+    database: Literal["ok"]
+    broker_keys: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: ReadyChecks
+
+
 class BrokerIdentity(BaseModel):
     origin: str
     checkpoint_vkey: str
@@ -36,29 +51,33 @@ class BrokerIdentity(BaseModel):
 
 
 @router.get("/v1/health")
-async def health() -> dict[str, str]:
+async def health() -> Health:
     """The process is up. Touches nothing else, so it stays cheap for orchestrators."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
-@router.get("/v1/ready", response_model=None)
-async def ready(runtime: RuntimeDep) -> JSONResponse:
-    """Ready when the database is reachable at the current migration and keys are loaded."""
-    checks: dict[str, Any] = {}
-    try:
-        await ensure_current(runtime.engine)
-        checks["database"] = "ok"
-    except NotReady as exc:
-        return problem_response(503, "not-ready", "Service not ready", exc.detail)
+@router.get(
+    "/v1/ready",
+    responses={503: {"description": "Service not ready", "content": problem_content()}},
+)
+async def ready(runtime: RuntimeDep) -> Readiness:
+    """Ready when the database is reachable at the current migration and keys are loaded.
+
+    Raises NotReady (503) otherwise, saying which check failed.
+    """
+    await ensure_current(runtime.engine)
     if runtime.broker_keys is None:
-        return problem_response(503, "not-ready", "Service not ready", "broker keys not loaded")
-    checks["broker_keys"] = "ok"
-    return JSONResponse({"status": "ready", "checks": checks})
+        raise NotReady("broker keys not loaded")
+    return Readiness(status="ready", checks=ReadyChecks(database="ok", broker_keys="ok"))
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    include_in_schema=False,
+    responses={200: {"content": {PROMETHEUS_MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+)
 async def metrics(runtime: RuntimeDep) -> Response:
-    return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(runtime.metrics.render(), media_type=PROMETHEUS_MEDIA_TYPE)
 
 
 @router.get("/v1/broker")

@@ -13,15 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from service.alerts.gateway import PolicyGateway
 from service.alerts.notify import FEED_PARTNERS, FeedNotifier
 from service.api.dependencies import Authenticator, Core
+from service.api.metrics import Metrics
 from service.audit.integrator import Integrator
 from service.audit.log import APPENDED, AuditLog
 from service.auth.authenticate import authenticate
-from service.broker.keys import BrokerKeys
+from service.broker.keys import BrokerKeys, load_broker_keys, read_kek
+from service.db.engine import make_engine, make_read_engine, make_sessionmaker
+from service.db.migrations import ensure_current
 from service.policy.engine import PolicyEngine
 from service.policy.policy_set import PolicySet
+from service.protocol.clock import Clock, SystemClock
 from service.protocol.errors import NotReady
 from service.protocol.note import NoteSigner
 from service.protocol.vocabulary import AuditEvent
@@ -84,6 +90,57 @@ class Runtime(Core):
     def checkpoint_signer(self) -> NoteSigner:
         """The signer of checkpoints: the checkpoint key under the log's origin as key name."""
         return NoteSigner(self.settings.origin, self.require_broker_keys().checkpoint)
+
+
+async def build_runtime(
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    load_policy: bool = True,
+    metrics: Metrics | None = None,
+) -> Runtime:
+    """The runtime as the app's start-up builds it (``service.app`` uses it): engines, the
+    migration check, the broker keys, the integrator and (with ``load_policy``) the policy
+    set, which logs ``policy.loaded``.
+
+    Starts no background task: run ``runtime.integrator.run()`` if entries must be
+    integrated. Close it with ``close_runtime``. Raises NotReady if the database is
+    unreachable or its migrations are not current, and whatever ``read_kek``,
+    ``load_broker_keys`` or ``reload_policy`` raise; the engines are disposed first.
+    """
+    engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    read_engine = make_read_engine(settings.resolved_database_url)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        clock=clock or SystemClock(),
+        metrics=metrics or Metrics(),
+        read_sessionmaker=make_sessionmaker(read_engine) if read_engine else None,
+    )
+    try:
+        await ensure_current(engine)
+        kek = read_kek(settings)
+        async with runtime.sessionmaker() as session:
+            runtime.broker_keys = await load_broker_keys(session, kek)
+        runtime.integrator = Integrator(
+            runtime.sessionmaker, runtime.checkpoint_signer(), runtime.clock
+        )
+        if load_policy:
+            await runtime.reload_policy()
+    except BaseException:
+        await close_runtime(runtime)
+        raise
+    return runtime
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    """Dispose of the runtime's engines (the writer's and, on SQLite, the readers')."""
+    await runtime.engine.dispose()
+    if runtime.read_sessionmaker is not None:
+        read_engine = runtime.read_sessionmaker.kw.get("bind")
+        if isinstance(read_engine, AsyncEngine):
+            await read_engine.dispose()
 
 
 def policy_directory(settings: Settings) -> Path:

@@ -165,7 +165,7 @@ def settings(database_url: str, template: Template, tmp_path: Path) -> Settings:
         env="test",
         data_dir=tmp_path / "data",
         database_url=database_url,
-        kek=b64url_encode(template.kek),  # type: ignore[arg-type]
+        kek=b64url_encode(template.kek),
     )
 
 

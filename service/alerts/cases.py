@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.alerts.models import Alert, HeightenedReview, ReviewCase
-
-ENDED = ("expired", "withdrawn", "superseded", "cancelled", "rejected")
+from service.protocol.vocabulary import ENDED_STATUSES, CaseStatus
 
 
 class CaseRepository:
@@ -31,7 +30,7 @@ class CaseRepository:
 
     async def open_case(self, alert_id: str, kind: str | None = None) -> ReviewCase | None:
         statement = select(ReviewCase).where(
-            ReviewCase.alert_id == alert_id, ReviewCase.status == "open"
+            ReviewCase.alert_id == alert_id, ReviewCase.status == CaseStatus.OPEN
         )
         if kind is not None:
             statement = statement.where(ReviewCase.kind == kind)
@@ -60,7 +59,7 @@ class CaseRepository:
         """Ended alerts (not yet shredded) whose status changed before ``moment``."""
         statement = (
             select(Alert)
-            .where(Alert.status.in_(ENDED), Alert.status_changed_at < moment)
+            .where(Alert.status.in_(sorted(ENDED_STATUSES)), Alert.status_changed_at < moment)
             .order_by(Alert.status_changed_at)
             .limit(limit)
         )

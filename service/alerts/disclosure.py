@@ -14,10 +14,12 @@ from collections.abc import Collection
 from datetime import datetime
 
 from service.alerts.sealing import SealedAlert, open_alert
+from service.api.principal import BROKER_ID
 from service.audit.sink import AuditSink
 from service.protocol.crypto import EncryptionPublicKey, SigningPrivateKey
 from service.protocol.envelope import seal_for
 from service.protocol.sdjwt import parse_sd_jwt, present
+from service.protocol.vocabulary import AuditEvent
 
 
 def present_stored(
@@ -35,9 +37,9 @@ def present_stored(
 
     Raises VerificationError if the sealed alert does not open under ``kek``.
     """
-    body = open_alert(kek, alert_id, sealed)
+    opened = open_alert(kek, alert_id, sealed)
     presentation = present(
-        parse_sd_jwt(body.decode("ascii")),
+        parse_sd_jwt(opened.sd_jwt),
         set(permitted),
         kb_key,
         audience=audience,
@@ -62,8 +64,8 @@ async def deliver(
     entry's ``digest`` is the SHA-256 of the plaintext the recipient will open."""
     envelope = seal_for(key, plaintext)
     await audit.append(
-        "alert.disclosed",
-        "broker",
+        AuditEvent.ALERT_DISCLOSED,
+        BROKER_ID,
         {
             "alert_id": alert_id,
             "partner": partner,

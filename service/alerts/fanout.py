@@ -9,8 +9,10 @@ from service.alerts.gateway import PolicyGateway, partner_facts
 from service.alerts.models import Alert
 from service.alerts.notify import mark_published
 from service.alerts.repository import AlertRepository, Directory
+from service.api.principal import BROKER_ID
 from service.audit.sink import AuditSink
 from service.policy.facts import AlertFacts, Decision, PartnerFacts
+from service.protocol.vocabulary import AuditEvent, FeedItemType
 
 NO_ENCRYPTION_KEY = "broker:no-encryption-key"
 
@@ -62,8 +64,8 @@ class FanOut:
             ]
         )
         await self.audit.append_many(
-            "alert.decision",
-            "broker",
+            AuditEvent.ALERT_DECISION,
+            BROKER_ID,
             [
                 {
                     "alert_id": alert.id,
@@ -76,17 +78,21 @@ class FanOut:
                 for d in decisions
             ],
         )
-        await self._queue(alert.id, [d.partner for d in decisions if d.receive], "alert", None)
+        await self._queue(
+            alert.id, [d.partner for d in decisions if d.receive], FeedItemType.ALERT, None
+        )
         return decisions
 
-    async def notify_recipients(self, alert_id: str, item_type: str, reason: str) -> list[str]:
+    async def notify_recipients(
+        self, alert_id: str, item_type: FeedItemType, reason: str
+    ) -> list[str]:
         """Queue a ``withdrawal`` or ``expiry`` item for every partner that received the alert."""
         recipients = await self.repository.recipients(alert_id)
         await self._queue(alert_id, recipients, item_type, reason)
         return recipients
 
     async def _queue(
-        self, alert_id: str, partners: list[str], item_type: str, reason: str | None
+        self, alert_id: str, partners: list[str], item_type: FeedItemType, reason: str | None
     ) -> None:
         """Append one item per partner to their feeds (serialised: see ``lock_feeds``)."""
         if not partners:

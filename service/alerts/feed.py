@@ -15,14 +15,13 @@ from service.protocol.clock import rfc3339
 from service.protocol.crypto import EncryptionPublicKey, SigningPrivateKey
 from service.protocol.envelope import sign_notice
 from service.protocol.errors import InvalidInput, LiaisonError
+from service.protocol.vocabulary import ENDED_STATUSES, AlertStatus, FeedItemType
 
 MAX_LIMIT = 500
 # Items of these alert states are no longer delivered as content (notices still are).
-GONE = frozenset(
-    {"withdrawn", "superseded", "expired", "cancelled", "rejected", "shredded", "pending_review"}
-)
+GONE: frozenset[AlertStatus] = ENDED_STATUSES | {AlertStatus.SHREDDED, AlertStatus.PENDING_REVIEW}
 # Notices the broker sends the originator itself (review outcomes), not recipients.
-ORIGINATOR_NOTICES = frozenset({"rejection", "cancellation"})
+ORIGINATOR_NOTICES = frozenset({FeedItemType.REJECTION, FeedItemType.CANCELLATION})
 
 
 class Undeliverable(LiaisonError):
@@ -96,7 +95,7 @@ class FeedService:
             to_originator = item.type in ORIGINATOR_NOTICES and item.originator == partner
             if key is None or not (to_originator or item.receive):
                 continue
-            if item.type == "alert" and item.status in GONE:
+            if item.type == FeedItemType.ALERT and item.status in GONE:
                 continue
             plaintext = self._plaintext(item, partner)
             envelope = await deliver(
@@ -113,7 +112,7 @@ class FeedService:
         return served, items[-1].cursor if items else after
 
     def _plaintext(self, item: FeedRow, partner: str) -> bytes:
-        if item.type != "alert":
+        if item.type != FeedItemType.ALERT:
             notice = {
                 "type": item.type,
                 "alert_id": item.alert_id,

@@ -32,6 +32,7 @@ from service.protocol.errors import LiaisonError
 from service.protocol.sdjwt import MalformedSdJwt, parse_sd_jwt, unverified_content
 from service.protocol.signatures import UnverifiedRequest
 from service.protocol.validation import validate_claims
+from service.protocol.vocabulary import Role
 from service.registry.repository import RegistryRepository
 
 _Inputs = tuple[AlertFacts, tuple[PartnerFacts, ...]]
@@ -107,7 +108,7 @@ async def prepare_decisions(
     async with reader() as session, session.begin():
         try:
             verified = await verify_request(RegistryRepository(session), request, now, skew)
-            if "agency" not in verified.roles:
+            if Role.AGENCY not in verified.roles:
                 return prepared
             claims = validate_claims(clear, len(names), now, skew)
         except LiaisonError:

@@ -11,6 +11,7 @@ from sqlalchemy import and_, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.alerts.models import Alert, AlertDecision, Disposition, FeedItem
+from service.protocol.vocabulary import AlertStatus, Role
 from service.registry.models import Principal, PrincipalKey
 
 FEED_LOCK_KEY = 0x4C49_4149_534F_4E02 - (1 << 63)
@@ -68,7 +69,7 @@ class Directory:
     @property
     def partners(self) -> list[RegistryEntry]:
         """Every principal that can receive alerts (role ``agency``)."""
-        return [e for e in self.entries if "agency" in e.roles]
+        return [e for e in self.entries if Role.AGENCY in e.roles]
 
     def get(self, principal_id: str) -> RegistryEntry | None:
         return next((e for e in self.entries if e.id == principal_id), None)
@@ -222,7 +223,7 @@ class AlertRepository:
     async def due_for_expiry(self, now: datetime, limit: int) -> Sequence[Alert]:
         statement = (
             select(Alert)
-            .where(Alert.status == "published", Alert.expires_at <= now)
+            .where(Alert.status == AlertStatus.PUBLISHED, Alert.expires_at <= now)
             .order_by(Alert.expires_at)
             .limit(limit)
         )

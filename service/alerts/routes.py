@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.alerts.actions import AlertActions
@@ -17,6 +15,17 @@ from service.alerts.feed import MAX_LIMIT
 from service.alerts.polling import poll
 from service.alerts.prepare import PreparedGateway, prepare_decisions
 from service.alerts.repository import AlertRepository
+from service.alerts.schemas import (
+    DispositionIn,
+    DispositionOut,
+    EndingOut,
+    FeedPageOut,
+    FullAlertOut,
+    RecipientAlertOut,
+    SubmissionOut,
+    WithdrawIn,
+    alert_out,
+)
 from service.alerts.submission import SubmissionService
 from service.api.dependencies import (
     CoreDep,
@@ -31,26 +40,12 @@ from service.audit.log import AuditLog
 from service.broker.dependencies import BrokerKeysDep
 from service.policy.dependencies import PolicyDep
 from service.policy.engine import PolicyEngine
-from service.protocol.clock import rfc3339
 from service.protocol.errors import InvalidInput
 from service.registry.repository import RegistryRepository
 
 router = APIRouter(tags=["alerts"])
 SD_JWT_MEDIA_TYPE = "application/sd-jwt"
 AlertId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
-
-
-class DispositionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: Literal["received", "acting", "declined", "challenged", "purged"]
-    reason: str = Field(min_length=1, max_length=1000)
-
-
-class WithdrawIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=500)
 
 
 def _actions(policy: PolicyEngine, session: AsyncSession, now: datetime) -> AlertActions:
@@ -66,9 +61,14 @@ async def _prepared(
     )
 
 
-@router.post("/v1/alerts", status_code=201, response_model=None)
+@router.post(
+    "/v1/alerts",
+    status_code=201,
+    responses={200: {"model": SubmissionOut, "description": "The same alert, submitted before"}},
+)
 async def submit_alert(
     request: Request,
+    response: Response,
     # Solved first, before the request transaction (and its connection) exists: the policy
     # decisions are made without holding it (service.alerts.prepare).
     prepared: Annotated[PreparedGateway, Depends(_prepared)],
@@ -77,7 +77,8 @@ async def submit_alert(
     keys: BrokerKeysDep,
     session: SessionDep,
     now: NowDep,
-) -> JSONResponse:
+) -> SubmissionOut:
+    """Accept an SD-JWT alert: 201 when new, 200 for an idempotent repeat of the same bytes."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != SD_JWT_MEDIA_TYPE:
         raise InvalidInput(f"Content-Type must be {SD_JWT_MEDIA_TYPE}")
@@ -96,12 +97,8 @@ async def submit_alert(
         result = await service.submit(principal, await request.body())
     finally:
         core.metrics.prepared_decisions.labels(prepared.outcome).inc()
-    body = {
-        "alert_id": result.alert_id,
-        "status": result.status,
-        "received_at": rfc3339(result.received_at),
-    }
-    return JSONResponse(body, status_code=201 if result.created else 200)
+    response.status_code = 201 if result.created else 200
+    return SubmissionOut.of(result)
 
 
 @router.get("/v1/feed")
@@ -113,16 +110,12 @@ async def feed(
     after: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     wait: Annotated[float, Query(ge=0, le=30)] = 0,
-) -> dict[str, Any]:
+) -> FeedPageOut:
     """The caller's feed (see ``service.alerts.polling.poll``)."""
     page = await poll(
         signed, lambda: transaction(core), notifier, keys, core.clock, after, limit, wait
     )
-    return {
-        "items": [vars(item) for item in page.items],
-        "next": str(page.next),
-        "checkpoint": page.checkpoint,
-    }
+    return FeedPageOut.of(page)
 
 
 @router.get("/v1/alerts/{alert_id}")
@@ -132,8 +125,9 @@ async def show_alert(
     policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
-) -> dict[str, Any]:
-    return await _actions(policy, session, now).view(principal, alert_id)
+) -> FullAlertOut | RecipientAlertOut:
+    """The originator, reviewers and auditors get ``FullAlertOut``; a recipient its own part."""
+    return alert_out(await _actions(policy, session, now).view(principal, alert_id))
 
 
 @router.post("/v1/alerts/{alert_id}/dispositions", status_code=201)
@@ -144,10 +138,11 @@ async def add_disposition(
     policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
-) -> dict[str, Any]:
-    return await _actions(policy, session, now).dispose(
+) -> DispositionOut:
+    row = await _actions(policy, session, now).dispose(
         principal, alert_id, body.status, body.reason
     )
+    return DispositionOut.of(row)
 
 
 @router.post("/v1/alerts/{alert_id}/withdraw")
@@ -158,5 +153,6 @@ async def withdraw_alert(
     policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
-) -> dict[str, Any]:
-    return await _actions(policy, session, now).withdraw(principal, alert_id, body.reason)
+) -> EndingOut:
+    ending = await _actions(policy, session, now).withdraw(principal, alert_id, body.reason)
+    return EndingOut.of(ending)

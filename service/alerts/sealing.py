@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.protocol.crypto import VerificationError
 from service.protocol.crypto.aead import generate_key, open_sealed, seal
 
 
@@ -33,7 +34,20 @@ def seal_alert(kek: bytes, alert_id: str, body: bytes) -> SealedAlert:
     )
 
 
-def open_alert(kek: bytes, alert_id: str, sealed: SealedAlert) -> bytes:
-    """The submitted bytes; raises VerificationError if anything was altered or swapped."""
+@dataclass(frozen=True)
+class OpenedAlert:
+    """An alert opened from storage: the SD-JWT exactly as its originator submitted it and
+    the broker verified it then. Not re-verified; only ``open_alert`` makes one."""
+
+    alert_id: str
+    sd_jwt: str
+
+
+def open_alert(kek: bytes, alert_id: str, sealed: SealedAlert) -> OpenedAlert:
+    """The submitted alert; raises VerificationError if anything was altered or swapped."""
     data_key = open_sealed(kek, sealed.wrapped_key, _key_aad(alert_id))
-    return open_sealed(data_key, sealed.sealed_body, _body_aad(alert_id))
+    body = open_sealed(data_key, sealed.sealed_body, _body_aad(alert_id))
+    try:
+        return OpenedAlert(alert_id, body.decode("ascii"))
+    except UnicodeDecodeError:
+        raise VerificationError from None

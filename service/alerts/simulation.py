@@ -14,6 +14,7 @@ from service.api.principal import AuthenticatedPrincipal
 from service.policy.facts import Decision
 from service.protocol.errors import Forbidden, InvalidInput
 from service.protocol.validation import validate_claims
+from service.protocol.vocabulary import Role
 
 SIMULATION_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -43,7 +44,7 @@ async def simulate(
     InvalidInput when the claims do not validate or the originator is not registered.
     """
     issuer = clear.get("iss")
-    if issuer != principal.id and not principal.roles & {"reviewer", "admin"}:
+    if issuer != principal.id and not principal.roles & {Role.REVIEWER, Role.ADMIN}:
         raise Forbidden("an agency may simulate only alerts it would originate")
     horizon = int((now + timedelta(days=1)).timestamp())
     full = dict(clear) | {

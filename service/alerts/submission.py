@@ -26,15 +26,14 @@ from service.protocol.sdjwt import (
     verify_alert,
 )
 from service.protocol.validation import AlertClaims, validate_claims
+from service.protocol.vocabulary import AlertStatus, AuditEvent, Role
 from service.registry.repository import RegistryRepository
-
-PUBLISHED = "published"
 
 
 @dataclass(frozen=True)
 class Submission:
     alert_id: str
-    status: str
+    status: AlertStatus
     received_at: datetime
     created: bool
 
@@ -58,7 +57,7 @@ class SubmissionService:
         Conflict (``jti`` reused with other bytes), Forbidden (not an agency). Nothing is
         written unless everything verifies.
         """
-        actor.require_role("agency")
+        actor.require_role(Role.AGENCY)
         try:
             text = body.decode("ascii")
             unverified = parse_sd_jwt(text)
@@ -73,10 +72,13 @@ class SubmissionService:
         if existing is not None:
             if existing.body_sha256 != digest or existing.originator != actor.id:
                 raise Conflict("this jti was already used for a different alert")
-            return Submission(existing.id, existing.status, existing.received_at, created=False)
+            return Submission(
+                existing.id, AlertStatus(existing.status), existing.received_at, created=False
+            )
         await self._check_relations(actor, claims)
         originator = await self.registry.get_principal(actor.id)
-        assert originator is not None
+        if originator is None:
+            raise InvalidInput(f"{actor.id!r} is not a registered agency")
         sealed = seal_alert(self.kek, claims.alert_id, body)
         content = sorted(verified.disclosures)
         alert = Alert(
@@ -96,7 +98,7 @@ class SubmissionService:
             issued_at=claims.issued_at,
             expires_at=claims.expires_at,
             received_at=self.now,
-            status=PUBLISHED,
+            status=AlertStatus.PUBLISHED,
             status_reason=None,
             status_changed_at=None,
             policy_version=self.gateway.version,
@@ -106,7 +108,7 @@ class SubmissionService:
         )
         await self.alerts.add(alert)
         await self.audit.append(
-            "alert.submitted",
+            AuditEvent.ALERT_SUBMITTED,
             actor.id,
             {
                 "alert_id": alert.id,

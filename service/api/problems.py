@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -47,6 +48,20 @@ PROBLEMS: dict[type[errors.LiaisonError], tuple[int, str, str]] = {
 }
 
 
+class Problem(BaseModel):
+    """An RFC 9457 problem as the service sends it (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+
+
+def problem_content() -> dict[str, Any]:
+    """The OpenAPI ``content`` of a problem response, for an endpoint's ``responses``."""
+    return {MEDIA_TYPE: {"schema": Problem.model_json_schema()}}
+
+
 def problem_type(slug: str) -> str:
     return PROBLEM_BASE + slug
 
@@ -70,13 +85,15 @@ def response_for(error: errors.LiaisonError) -> JSONResponse:
     return problem_response(500, "internal-error", "Internal error")
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.LiaisonError)
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, errors.LiaisonError):
+        return await _unexpected(request, exc)
     return response_for(exc)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):
+        return await _unexpected(request, exc)
     problems = list(exc.errors())
     if any(p.get("type") == "json_invalid" for p in problems):
         return problem_response(
@@ -91,8 +108,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, StarletteHTTPException):
+        return await _unexpected(request, exc)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     return problem_response(exc.status_code, slug, str(exc.detail))
 

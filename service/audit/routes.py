@@ -7,39 +7,28 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
 
 from service.api.dependencies import NowDep, PrincipalDep, SessionDep
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
+from service.audit.schemas import ConsistencyProof, Entries, InclusionProof, SearchResult
 from service.audit.service import AuditService, SearchFilters, decoded
 from service.protocol.crypto import b64encode_std
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 NonNegative = Annotated[int, Query(ge=0)]
-
-
-class Entries(BaseModel):
-    entries: list[str]
-
-
-class SearchResult(BaseModel):
-    entries: list[dict[str, Any]]
-    next: int | None
-
-
-class InclusionProof(BaseModel):
-    index: int
-    size: int
-    hashes: list[str]
+# A signed note or a tlog-proof is text, documented as such in the OpenAPI document.
+NOTE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}}
+}
 
 
 def _service(session: SessionDep, now: NowDep) -> AuditService:
     return AuditService(AuditRepository(session), AuditLog(session, now))
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse)
+@router.get("/checkpoint", response_class=PlainTextResponse, responses=NOTE_RESPONSE)
 async def checkpoint(session: SessionDep, now: NowDep) -> PlainTextResponse:
     """The latest signed checkpoint; unauthenticated by contract."""
     latest = await _service(session, now).latest()
@@ -88,12 +77,14 @@ async def consistency(
     now: NowDep,
     old_size: Annotated[int, Query(alias="from", ge=0)],
     new_size: Annotated[int, Query(alias="to", ge=0)],
-) -> dict[str, Any]:
+) -> ConsistencyProof:
     hashes = await _service(session, now).consistency(principal, old_size, new_size)
-    return {"from": old_size, "to": new_size, "hashes": [b64encode_std(h) for h in hashes]}
+    return ConsistencyProof(
+        old_size=old_size, new_size=new_size, hashes=[b64encode_std(h) for h in hashes]
+    )
 
 
-@router.get("/receipt/{index}", response_class=PlainTextResponse)
+@router.get("/receipt/{index}", response_class=PlainTextResponse, responses=NOTE_RESPONSE)
 async def receipt(
     index: int, principal: PrincipalDep, session: SessionDep, now: NowDep
 ) -> PlainTextResponse:

@@ -12,9 +12,10 @@ from service.api.principal import AuthenticatedPrincipal
 from service.audit.log import AuditLog
 from service.audit.models import AuditCheckpoint, AuditEntry
 from service.audit.repository import AuditRepository
-from service.protocol.errors import Forbidden, InvalidInput, NotFound, NotReady
+from service.protocol.errors import Conflict, Forbidden, InvalidInput, NotFound, NotReady
 from service.protocol.merkle import assemble, consistency_plan, inclusion_plan, plan_addresses
 from service.protocol.tlog_proof import format_tlog_proof
+from service.protocol.vocabulary import AuditEvent, Role
 
 MAX_ENTRIES_PER_CALL = 1000
 MAX_SEARCH_LIMIT = 1000
@@ -23,7 +24,8 @@ MAX_SEARCH_LIMIT = 1000
 def decoded(entry: AuditEntry) -> dict[str, Any]:
     """The entry's leaf bytes as JSON (they always carry ``index``)."""
     document = json.loads(entry.leaf)
-    assert isinstance(document, dict)
+    if not isinstance(document, dict):
+        raise Conflict(f"audit entry {entry.idx} is not a JSON object")
     return document
 
 
@@ -33,7 +35,7 @@ def names(entry: AuditEntry, principal_id: str) -> bool:
     policy, which the alert routes hide from a partner that did not receive it)."""
     if principal_id not in (entry.actor, entry.partner, entry.principal):
         return False
-    if entry.event == "alert.decision" and entry.partner == principal_id:
+    if entry.event == AuditEvent.ALERT_DECISION and entry.partner == principal_id:
         return bool(decoded(entry).get("decision") == "received")
     return True
 
@@ -64,7 +66,7 @@ class AuditService:
     async def _record(self, actor: AuthenticatedPrincipal, query: str, **params: Any) -> None:
         shown = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in params.items()}
         await self.log.append(
-            "audit.query",
+            AuditEvent.AUDIT_QUERY,
             actor.id,
             {"query": query, "params": {k: v for k, v in shown.items() if v is not None}},
         )
@@ -73,7 +75,7 @@ class AuditService:
         self, actor: AuthenticatedPrincipal, start: int, end: int
     ) -> Sequence[AuditEntry]:
         """Raw entries ``start <= i < end`` (auditors only, at most 1000 per call)."""
-        actor.require_role("auditor")
+        actor.require_role(Role.AUDITOR)
         if not 0 <= start <= end or end - start > MAX_ENTRIES_PER_CALL:
             raise InvalidInput(f"need 0 <= start <= end and at most {MAX_ENTRIES_PER_CALL} entries")
         await self._record(actor, "entries", start=start, end=end)
@@ -86,7 +88,7 @@ class AuditService:
         if not 1 <= filters.limit <= MAX_SEARCH_LIMIT:
             raise InvalidInput(f"limit must be 1..{MAX_SEARCH_LIMIT}")
         await self._record(actor, "search", **vars(filters))
-        if actor.has_role("auditor"):
+        if actor.has_role(Role.AUDITOR):
             return await self.repository.search(**vars(filters), naming=None)
         # The SQL filter finds entries that mention the agency; ``names`` then drops the few
         # it may not see, and we read on until the page is full or the log is exhausted.
@@ -105,7 +107,7 @@ class AuditService:
         entry = await self.repository.entry(index)
         if entry is None:
             raise NotFound(f"no integrated entry {index}")
-        if not actor.has_role("auditor") and not names(entry, actor.id):
+        if not actor.has_role(Role.AUDITOR) and not names(entry, actor.id):
             raise Forbidden("only auditors, or principals the entry names, may prove it")
         return entry
 
@@ -126,7 +128,7 @@ class AuditService:
         latest = await self.latest()
         if not 0 <= old_size <= new_size <= latest.size:
             raise InvalidInput(f"need 0 <= from <= to <= {latest.size}")
-        if actor.has_role("auditor"):
+        if actor.has_role(Role.AUDITOR):
             await self._record(actor, "consistency", old_size=old_size, new_size=new_size)
         if old_size in (0, new_size):
             return []

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.api.principal import AuthenticatedPrincipal
+from service.api.principal import AuthenticatedPrincipal, claim_principal_mint, known_roles
 from service.auth.nonces import NonceRepository
 from service.protocol.crypto import SigningPublicKey
 from service.protocol.errors import KeyNotValid, ReplayedRequest, UnknownKey
@@ -21,9 +21,11 @@ from service.protocol.signatures import (
     parse_signature_params,
     verify_signature,
 )
+from service.protocol.vocabulary import Role
 from service.registry.repository import RegistryRepository
 
 _VERIFIER = object()
+_principal = claim_principal_mint()
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class VerifiedRequest:
     principal_id: str
     kid: str
     nonce: str
-    roles: frozenset[str]
+    roles: frozenset[Role]
     groups: frozenset[str]
     _made_by: object = field(repr=False, compare=False)
 
@@ -71,7 +73,7 @@ async def verify_request(
         principal_id=key.principal_id,
         kid=key.kid,
         nonce=params.nonce,
-        roles=frozenset(credential.roles),
+        roles=known_roles(credential.roles),
         groups=frozenset(credential.groups),
         _made_by=_VERIFIER,
     )
@@ -89,6 +91,4 @@ async def authenticate(
     verified = await verify_request(RegistryRepository(session), request, now, skew)
     if not await NonceRepository(session).remember(verified.kid, verified.nonce, now):
         raise ReplayedRequest("this (keyid, nonce) was already used")
-    return AuthenticatedPrincipal(
-        id=verified.principal_id, roles=verified.roles, groups=verified.groups, kid=verified.kid
-    )
+    return _principal(verified.principal_id, verified.roles, verified.groups, verified.kid)

@@ -11,6 +11,7 @@ from service.audit.log import AuditLog
 from service.broker.keys import create_broker_keys
 from service.protocol.crypto import SigningPrivateKey
 from service.protocol.errors import Conflict
+from service.protocol.vocabulary import Role
 from service.registry.repository import RegistryRepository
 from service.registry.schemas import AgencyCreate, PublicJWK
 from service.registry.service import RegistryService
@@ -33,7 +34,7 @@ async def bootstrap(
         id=admin_id,
         name=admin_name,
         country=country,
-        roles=["admin"],
+        roles=[Role.ADMIN],
         signing_keys=[PublicJWK.model_validate(admin_key.public.to_jwk())],
     )
     await RegistryService(registry, AuditLog(session, now), now).register(

@@ -11,6 +11,7 @@ import click
 from service.cli.common import make_client, run, with_client_options, write_private_jwk
 from service.client import LiaisonAPIError
 from service.protocol.crypto import SigningPrivateKey
+from service.protocol.vocabulary import Role
 
 
 @click.group()
@@ -28,7 +29,14 @@ def _echo(data: Any) -> None:
 @click.option("--name", required=True)
 @click.option("--country", required=True)
 @click.option("--group", "groups", multiple=True)
-@click.option("--role", "roles", multiple=True, default=("agency",), show_default=True)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice([r.value for r in Role]),
+    default=(Role.AGENCY.value,),
+    show_default=True,
+)
 @click.option("--attribute", "attributes", multiple=True, help="NAME=JSON, e.g. biometrics=true")
 @click.option(
     "--public",

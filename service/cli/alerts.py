@@ -13,6 +13,7 @@ from service.cli.common import make_client, run, with_client_options
 from service.client import LiaisonAPIError
 from service.client.alerts import AlertsClient, DeliveredItem
 from service.protocol.crypto import EncryptionPrivateKey, KeyFormatError
+from service.protocol.vocabulary import Disposition
 
 as_option = click.option("--as", "principal_id", required=True, help="Your principal id.")
 
@@ -104,7 +105,7 @@ def withdraw(
 @click.option(
     "--status",
     required=True,
-    type=click.Choice(["received", "acting", "declined", "challenged", "purged"]),
+    type=click.Choice([d.value for d in Disposition]),
 )
 @click.option("--reason", required=True)
 def disposition(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +22,6 @@ class Agency:
     encryption: EncryptionPrivateKey
     client: LiaisonClient
     alerts: AlertsClient
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _heading(text: str) -> None:
@@ -125,133 +118,114 @@ async def _transparency(auditor: LiaisonClient) -> None:
     click.echo(f"    transparency report (recomputable from the log): {outcomes}")
 
 
-async def _run_demo(data_dir: Path, port: int) -> None:
-    import uvicorn
-
+async def _run_demo(data_dir: Path) -> None:
     from service.app import create_app
+    from service.live import TLSFiles, serve_app
+    from service.settings import Settings
+
+    tls = TLSFiles.of_data_dir(data_dir)
+    async with serve_app(create_app(Settings(data_dir=data_dir)), tls=tls) as base:
+        await _exchange(data_dir, base, tls.ca)
+
+
+async def _exchange(data_dir: Path, base: str, ca: Path) -> None:
     from service.client.api import load_private_jwk
     from service.client.log_source import HttpLogSource
     from service.protocol.logverify import verify_log
     from service.protocol.note import NoteVerifier
-    from service.settings import Settings
 
-    tls = data_dir / "tls"
-    settings = Settings(data_dir=data_dir)
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ssl_certfile=str(tls / "server.pem"),
-        ssl_keyfile=str(tls / "server-key.pem"),
+    admin = LiaisonClient(base, load_private_jwk(data_dir / "admin.jwk"), verify=ca)
+    _heading(f"Liaison broker at {base} (TLS with the demo's own CA)")
+    agencies: dict[str, Agency] = {}
+    for spec in [*AGENCIES, REVIEWER, AUDITOR]:
+        signing, encryption = SigningPrivateKey.generate(), EncryptionPrivateKey.generate()
+        await admin.register_agency(
+            {
+                **spec,
+                "roles": spec.get("roles", ["agency"]),
+                "signing_keys": [signing.public.to_jwk()],
+                "encryption_keys": [encryption.public.to_jwk()],
+            }
+        )
+        client = LiaisonClient(base, signing, verify=ca)
+        agencies[spec["id"]] = Agency(
+            spec["id"],
+            signing,
+            encryption,
+            client,
+            AlertsClient(client, spec["id"], encryption),
+        )
+        click.echo(
+            f"registered {spec['id']:<16} {spec['country']}  groups: "
+            f"{', '.join(spec['groups']) or '-'}  clearances: "
+            f"{', '.join(k for k, v in spec['attributes'].items() if v) or '-'}"
+        )
+
+    origin, reviewer = agencies["ruritania-npa"], agencies["interpol-ccf"]
+    posted = await _post_alerts(origin)
+    red_notice, bulletin, diffusion = posted[0], posted[1], posted[2]
+    await _review(reviewer, origin, red_notice)
+    cursors = await _poll_all(agencies, origin.id)
+
+    _heading("genovia-police declines the red notice; a red notice is a request, not a warrant")
+    await agencies["genovia-police"].alerts.dispose(
+        red_notice, "declined", "no extradition treaty; subject not on our territory"
     )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.05)
-    base, ca = f"https://localhost:{port}", tls / "ca.pem"
-    try:
-        admin = LiaisonClient(base, load_private_jwk(data_dir / "admin.jwk"), verify=ca)
-        _heading(f"Liaison broker at {base} (TLS with the demo's own CA)")
-        agencies: dict[str, Agency] = {}
-        for spec in [*AGENCIES, REVIEWER, AUDITOR]:
-            signing, encryption = SigningPrivateKey.generate(), EncryptionPrivateKey.generate()
-            await admin.register_agency(
-                {
-                    **spec,
-                    "roles": spec.get("roles", ["agency"]),
-                    "signing_keys": [signing.public.to_jwk()],
-                    "encryption_keys": [encryption.public.to_jwk()],
-                }
-            )
-            client = LiaisonClient(base, signing, verify=ca)
-            agencies[spec["id"]] = Agency(
-                spec["id"],
-                signing,
-                encryption,
-                client,
-                AlertsClient(client, spec["id"], encryption),
-            )
-            click.echo(
-                f"registered {spec['id']:<16} {spec['country']}  groups: "
-                f"{', '.join(spec['groups']) or '-'}  clearances: "
-                f"{', '.join(k for k, v in spec['attributes'].items() if v) or '-'}"
-            )
-
-        origin, reviewer = agencies["ruritania-npa"], agencies["interpol-ccf"]
-        posted = await _post_alerts(origin)
-        red_notice, bulletin, diffusion = posted[0], posted[1], posted[2]
-        await _review(reviewer, origin, red_notice)
-        cursors = await _poll_all(agencies, origin.id)
-
-        _heading("genovia-police declines the red notice; a red notice is a request, not a warrant")
-        await agencies["genovia-police"].alerts.dispose(
-            red_notice, "declined", "no extradition treaty; subject not on our territory"
-        )
-        await agencies["syldavia-cyber"].alerts.dispose(
-            red_notice, "acting", "checking border records"
-        )
-        view = await origin.alerts.show(red_notice)
-        for disposition in view["dispositions"]:
-            click.echo(
-                f"    {disposition['partner']}: {disposition['status']} ({disposition['reason']})"
-            )
-
-        _heading("freedonia-fbi challenges the terrorism bulletin; the reviewer cancels it")
-        await agencies["freedonia-fbi"].alerts.dispose(
-            bulletin, "challenged", "the 'cell' is a registered opposition party"
-        )
-        decided = await reviewer.client.request(
-            "POST",
-            f"/v1/reviews/{bulletin}",
-            json={"decision": "cancel", "reason": "political character (Article 3)"},
-        )
+    await agencies["syldavia-cyber"].alerts.dispose(red_notice, "acting", "checking border records")
+    view = await origin.alerts.show(red_notice)
+    for disposition in view["dispositions"]:
         click.echo(
-            f"    review decision: {decided.json()['status']} -> alert is "
-            f"{decided.json()['alert_status']}"
-        )
-        await _show_notices(agencies, ["freedonia-fbi"], cursors)
-
-        _heading("ruritania-npa withdraws the TLP:RED diffusion; recipients must confirm the purge")
-        withdrawn = await origin.alerts.withdraw(diffusion, "evidence secured")
-        click.echo(f"    withdrawal sent to {', '.join(withdrawn['recipients'])}")
-        await _show_notices(agencies, withdrawn["recipients"], cursors)
-        await agencies["genovia-police"].alerts.dispose(diffusion, "purged", "deleted")
-        purge = (await origin.alerts.show(diffusion))["purge"]
-        click.echo(
-            f"    purge confirmed by {', '.join(purge['confirmed'])}; outstanding: "
-            f"{', '.join(purge['outstanding'])} (deadline {purge['deadline']})"
+            f"    {disposition['partner']}: {disposition['status']} ({disposition['reason']})"
         )
 
-        _heading("The oversight board verifies the audit log (it never sees alert content)")
-        auditor = agencies["oversight-board"].client
-        broker = await auditor.broker()
-        await asyncio.sleep(0.8)  # let the integrator sign a checkpoint covering the last entries
-        report = await verify_log(
-            HttpLogSource(auditor),
-            NoteVerifier.from_vkey(broker["checkpoint_vkey"]),
-            broker["origin"],
-        )
-        click.echo(
-            f"    {report.entries_checked} entries, tree size {report.size}, signed "
-            f"checkpoint verified with {broker['checkpoint_vkey'].split('+')[0]}"
-        )
-        events = await auditor.audit_search(alert_id=red_notice, limit=1000)
-        kinds: dict[str, int] = {}
-        for entry in events["entries"]:
-            kinds[entry["event"]] = kinds.get(entry["event"], 0) + 1
-        click.echo(
-            "    red notice trail: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items()))
-        )
-        await _transparency(auditor)
-        for agency in agencies.values():
-            await agency.client.aclose()
-        await admin.aclose()
-    finally:
-        server.should_exit = True
-        await serving
+    _heading("freedonia-fbi challenges the terrorism bulletin; the reviewer cancels it")
+    await agencies["freedonia-fbi"].alerts.dispose(
+        bulletin, "challenged", "the 'cell' is a registered opposition party"
+    )
+    decided = await reviewer.client.request(
+        "POST",
+        f"/v1/reviews/{bulletin}",
+        json={"decision": "cancel", "reason": "political character (Article 3)"},
+    )
+    click.echo(
+        f"    review decision: {decided.json()['status']} -> alert is "
+        f"{decided.json()['alert_status']}"
+    )
+    await _show_notices(agencies, ["freedonia-fbi"], cursors)
+
+    _heading("ruritania-npa withdraws the TLP:RED diffusion; recipients must confirm the purge")
+    withdrawn = await origin.alerts.withdraw(diffusion, "evidence secured")
+    click.echo(f"    withdrawal sent to {', '.join(withdrawn['recipients'])}")
+    await _show_notices(agencies, withdrawn["recipients"], cursors)
+    await agencies["genovia-police"].alerts.dispose(diffusion, "purged", "deleted")
+    purge = (await origin.alerts.show(diffusion))["purge"]
+    click.echo(
+        f"    purge confirmed by {', '.join(purge['confirmed'])}; outstanding: "
+        f"{', '.join(purge['outstanding'])} (deadline {purge['deadline']})"
+    )
+
+    _heading("The oversight board verifies the audit log (it never sees alert content)")
+    auditor = agencies["oversight-board"].client
+    broker = await auditor.broker()
+    await asyncio.sleep(0.8)  # let the integrator sign a checkpoint covering the last entries
+    report = await verify_log(
+        HttpLogSource(auditor),
+        NoteVerifier.from_vkey(broker["checkpoint_vkey"]),
+        broker["origin"],
+    )
+    click.echo(
+        f"    {report.entries_checked} entries, tree size {report.size}, signed "
+        f"checkpoint verified with {broker['checkpoint_vkey'].split('+')[0]}"
+    )
+    events = await auditor.audit_search(alert_id=red_notice, limit=1000)
+    kinds: dict[str, int] = {}
+    for entry in events["entries"]:
+        kinds[entry["event"]] = kinds.get(entry["event"], 0) + 1
+    click.echo("    red notice trail: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))
+    await _transparency(auditor)
+    for agency in agencies.values():
+        await agency.client.aclose()
+    await admin.aclose()
 
 
 @click.command()
@@ -271,7 +245,7 @@ def demo(context: click.Context, data_dir: Path | None) -> None:
         raise click.ClickException(f"{data_dir} already holds a broker; pick a new --data-dir")
     context.invoke(init, data_dir=data_dir, database_url=None, admin_id="admin", country="ZZ")
     context.invoke(dev_certs, data_dir=data_dir, hostnames=("localhost", "127.0.0.1", "::1"))
-    asyncio.run(_run_demo(data_dir, _free_port()))
+    asyncio.run(_run_demo(data_dir))
     click.echo("")
     click.echo(f"The demo's broker is in {data_dir}; serve it again with:")
     click.echo(f"  liaison dev --data-dir {data_dir}")

@@ -1,34 +1,15 @@
-"""Signing outgoing requests exactly as API.md's "Request authentication" requires."""
+"""Signing outgoing requests as docs/protocol.md "Request signing" requires (the signing
+itself is ``service.protocol.signatures.sign_request``)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Generator
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 import httpx
-from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver, algorithms
 
-from service.protocol.crypto import SigningPrivateKey, b64url_encode
-
-LABEL = "sig1"
-TAG = "liaison"
-NONCE_BYTES = 24
-COMPONENTS = ("@method", "@authority", "@path", "@query")
-
-
-class _PrivateKeyResolver(HTTPSignatureKeyResolver):
-    def __init__(self, key: SigningPrivateKey) -> None:
-        self._key = key
-
-    def resolve_private_key(self, key_id: str) -> Any:
-        if key_id != self._key.kid:
-            raise KeyError(key_id)
-        return self._key.unsafe_cryptography_key()
-
-    def resolve_public_key(self, key_id: str) -> Any:
-        raise NotImplementedError
+from service.protocol.crypto import SigningPrivateKey
+from service.protocol.signatures import sign_request as sign_message
 
 
 def sign_request(
@@ -39,21 +20,7 @@ def sign_request(
     nonce: str | None = None,
 ) -> None:
     """Add ``Signature-Input``, ``Signature`` and, with a body, ``Content-Digest`` in place."""
-    body = request.content
-    signer = HTTPMessageSigner(
-        signature_algorithm=algorithms.ED25519, key_resolver=_PrivateKeyResolver(key)
-    )
-    signer.sign(
-        request,
-        key_id=key.kid,
-        created=created or datetime.now(UTC),
-        nonce=nonce or b64url_encode(os.urandom(NONCE_BYTES)),
-        label=LABEL,
-        tag=TAG,
-        include_alg=True,
-        covered_component_ids=COMPONENTS,
-        body=body if body else None,
-    )
+    sign_message(request, request.content, key, created=created, nonce=nonce)
 
 
 class SignatureAuth(httpx.Auth):

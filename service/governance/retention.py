@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.alerts.cases import CaseRepository
+from service.api.principal import BROKER_ID
 from service.audit.sink import AuditSink
+from service.protocol.errors import Conflict
+from service.protocol.vocabulary import AlertStatus, AuditEvent
 
 BATCH = 500
 
@@ -33,17 +36,21 @@ class Retention:
         shortest = min([self.default_days, *self.days_by_kind.values()])
         shredded = []
         for alert in await self.repository.ended_before(self.now - timedelta(days=shortest), BATCH):
-            assert alert.status_changed_at is not None
+            if alert.status_changed_at is None:
+                raise Conflict(f"ended alert {alert.id!r} has no status change time")
             if alert.status_changed_at + self.period(alert.kind) > self.now:
                 continue
             previous = alert.status
             alert.sealed_body = None
             alert.wrapped_key = None
-            alert.status, alert.status_reason = "shredded", f"retention ended after {previous}"
+            alert.status, alert.status_reason = (
+                AlertStatus.SHREDDED,
+                f"retention ended after {previous}",
+            )
             alert.status_changed_at = self.now
             await self.audit.append(
-                "alert.shredded",
-                "broker",
+                AuditEvent.ALERT_SHREDDED,
+                BROKER_ID,
                 {
                     "alert_id": alert.id,
                     "previous_status": previous,

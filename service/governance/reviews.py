@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
 
 from service.alerts.actions import AlertActions
 from service.alerts.cases import CaseRepository
-from service.alerts.challenges import case_view
 from service.alerts.disclosure import deliver, present_stored
 from service.alerts.feed import current_encryption_key
 from service.alerts.gateway import PolicyGateway, stored_alert_facts
@@ -19,14 +17,56 @@ from service.alerts.repository import AlertRepository
 from service.alerts.sealing import SealedAlert
 from service.api.principal import AuthenticatedPrincipal
 from service.audit.sink import AuditSink
-from service.protocol.clock import rfc3339
 from service.protocol.crypto import SigningPrivateKey
 from service.protocol.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.protocol.vocabulary import (
+    AlertStatus,
+    AuditEvent,
+    CaseKind,
+    CaseStatus,
+    FeedItemType,
+    Role,
+    Verdict,
+)
 from service.registry.models import Principal
 from service.registry.repository import RegistryRepository
 
-Verdict = Literal["approve", "reject", "uphold", "cancel"]
-VERDICTS = {"screening": {"approve", "reject"}, "challenge": {"uphold", "cancel"}}
+VERDICTS: dict[CaseKind, frozenset[Verdict]] = {
+    CaseKind.SCREENING: frozenset({Verdict.APPROVE, Verdict.REJECT}),
+    CaseKind.CHALLENGE: frozenset({Verdict.UPHOLD, Verdict.CANCEL}),
+}
+DECIDED_STATUS: dict[Verdict, CaseStatus] = {
+    Verdict.APPROVE: CaseStatus.APPROVED,
+    Verdict.REJECT: CaseStatus.REJECTED,
+    Verdict.UPHOLD: CaseStatus.UPHELD,
+    Verdict.CANCEL: CaseStatus.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class CaseWithAlert:
+    """A review case and the alert it is about (its clear facts are shown with the case)."""
+
+    case: ReviewCase
+    alert: Alert
+
+
+@dataclass(frozen=True)
+class ReviewCopy:
+    """The whole alert sealed to the reviewer, with the case and the presentation's nonce."""
+
+    case: ReviewCase
+    nonce: str
+    envelope: str
+
+
+@dataclass(frozen=True)
+class HeightenedState:
+    """Whether ``agency`` is under heightened review, as of ``since``."""
+
+    agency: str
+    active: bool
+    since: datetime
 
 
 def conflicted(reviewer: Principal, originator: Principal) -> bool:
@@ -50,50 +90,47 @@ class ReviewService:
     purge_days: int
 
     async def cases(
-        self, actor: AuthenticatedPrincipal, status: str | None
-    ) -> list[dict[str, Any]]:
-        """Review cases (``status=pending`` means open), with the alerts' clear facts."""
-        actor.require_role("reviewer")
-        wanted = "open" if status == "pending" else status
-        cases = await self.governance.cases(wanted, 500)
+        self, actor: AuthenticatedPrincipal, status: CaseStatus | None
+    ) -> list[CaseWithAlert]:
+        """Review cases with the given status (all when None), each with its alert.
+
+        Raises Forbidden unless ``actor`` is a reviewer.
+        """
+        actor.require_role(Role.REVIEWER)
+        cases = await self.governance.cases(status, 500)
         alerts = await self.alerts.alerts_by_id({c.alert_id for c in cases})
-        return [
-            case_view(c)
-            | {
-                "originator": alerts[c.alert_id].originator,
-                "alert_kind": alerts[c.alert_id].kind,
-                "category": alerts[c.alert_id].category,
-                "tlp": alerts[c.alert_id].tlp,
-                "alert_status": alerts[c.alert_id].status,
-            }
-            for c in cases
-        ]
+        return [CaseWithAlert(c, alerts[c.alert_id]) for c in cases]
 
     async def _case(
         self, actor: AuthenticatedPrincipal, alert_id: str
     ) -> tuple[ReviewCase, Alert, Principal]:
-        actor.require_role("reviewer")
+        actor.require_role(Role.REVIEWER)
         case = await self.governance.open_case(alert_id)
         alert = await self.alerts.get(alert_id, for_update=True)
         if case is None or alert is None:
             raise NotFound(f"no open review case for alert {alert_id!r}")
         reviewer = await self.registry.get_principal(actor.id)
         originator = await self.registry.get_principal(alert.originator)
-        assert reviewer is not None and originator is not None
+        if reviewer is None or originator is None:
+            raise NotFound(f"the reviewer or the originator of alert {alert_id!r} is unknown")
         if conflicted(reviewer, originator):
             raise Forbidden("a reviewer may not review its own agency's alerts")
         return case, alert, originator
 
     async def read(
         self, actor: AuthenticatedPrincipal, alert_id: str, kek: bytes, kb_key: SigningPrivateKey
-    ) -> dict[str, Any]:
+    ) -> ReviewCopy:
         """The whole alert for the reviewer, sealed to the reviewer's key; the read is logged
-        as a disclosure like any delivery."""
+        as a disclosure like any delivery.
+
+        Raises Forbidden, NotFound, or Conflict (content shredded, no encryption key).
+        """
         case, alert, _ = await self._case(actor, alert_id)
         if alert.sealed_body is None or alert.wrapped_key is None:
             raise Conflict("the alert's content has been shredded")
         reviewer = await self.registry.get_principal_with_keys(actor.id)
-        assert reviewer is not None
+        if reviewer is None:
+            raise NotFound(f"no principal {actor.id!r}")
         key = current_encryption_key(reviewer.keys, self.now)
         if key is None:
             raise Conflict("the reviewer has no valid encryption key")
@@ -118,24 +155,26 @@ class ReviewService:
             item="review",
             policy_version=self.gateway.version,
         )
-        return {"case": case_view(case), "nonce": nonce, "envelope": envelope}
+        return ReviewCopy(case, nonce, envelope)
 
     async def decide(
         self, actor: AuthenticatedPrincipal, alert_id: str, verdict: Verdict, reason: str
-    ) -> dict[str, Any]:
-        """Approve or reject a held alert; uphold or cancel a challenged one."""
+    ) -> CaseWithAlert:
+        """Approve or reject a held alert; uphold or cancel a challenged one. Returns the
+        decided case and the alert in its new status.
+
+        Raises Forbidden, NotFound, or InvalidInput (a verdict the case's kind does not take).
+        """
         case, alert, originator = await self._case(actor, alert_id)
-        if verdict not in VERDICTS[case.kind]:
-            raise InvalidInput(f"a {case.kind} case is decided by {sorted(VERDICTS[case.kind])}")
-        case.status = {
-            "approve": "approved",
-            "reject": "rejected",
-            "uphold": "upheld",
-            "cancel": "cancelled",
-        }[verdict]
+        allowed = VERDICTS[CaseKind(case.kind)]
+        if verdict not in allowed:
+            raise InvalidInput(
+                f"a {case.kind} case is decided by {sorted(v.value for v in allowed)}"
+            )
+        case.status = DECIDED_STATUS[verdict]
         case.decided_by, case.decided_at, case.decision_reason = actor.id, self.now, reason
         await self.audit.append(
-            "review.decision",
+            AuditEvent.REVIEW_DECISION,
             actor.id,
             {
                 "alert_id": alert.id,
@@ -145,7 +184,7 @@ class ReviewService:
                 "reason": reason,
             },
         )
-        if verdict == "approve":
+        if verdict == Verdict.APPROVE:
             publisher = Publisher(
                 self.alerts, self.governance, self.audit, self.gateway, self.now, self.purge_days
             )
@@ -153,20 +192,22 @@ class ReviewService:
                 alert, stored_alert_facts(alert, originator.country), alert.supersedes
             )
             alert.status_changed_at = self.now
-        elif verdict == "reject":
+        elif verdict == Verdict.REJECT:
             alert.status, alert.status_reason, alert.status_changed_at = (
-                "rejected",
+                AlertStatus.REJECTED,
                 reason,
                 self.now,
             )
-            await self._notify_originator(alert, "rejection", reason)
-        elif verdict == "cancel":
+            await self._notify_originator(alert, FeedItemType.REJECTION, reason)
+        elif verdict == Verdict.CANCEL:
             actions = AlertActions(self.alerts, self.audit, self.gateway, self.now, self.purge_days)
-            await actions.end(alert, actor.id, "cancelled", "alert.cancelled", reason)
-            await self._notify_originator(alert, "cancellation", reason)
-        return case_view(case) | {"alert_status": alert.status}
+            await actions.end(
+                alert, actor.id, AlertStatus.CANCELLED, AuditEvent.ALERT_CANCELLED, reason
+            )
+            await self._notify_originator(alert, FeedItemType.CANCELLATION, reason)
+        return CaseWithAlert(case, alert)
 
-    async def _notify_originator(self, alert: Alert, item_type: str, reason: str) -> None:
+    async def _notify_originator(self, alert: Alert, item_type: FeedItemType, reason: str) -> None:
         await self.alerts.lock_feeds()
         await self.alerts.add(
             FeedItem(
@@ -181,9 +222,12 @@ class ReviewService:
 
     async def set_heightened(
         self, actor: AuthenticatedPrincipal, agency_id: str, active: bool, reason: str
-    ) -> dict[str, Any]:
-        """Place an originator under heightened review (every alert held), or lift it."""
-        actor.require_role("reviewer")
+    ) -> HeightenedState:
+        """Place an originator under heightened review (every alert held), or lift it.
+
+        Raises Forbidden unless ``actor`` is a reviewer, NotFound for an unknown agency.
+        """
+        actor.require_role(Role.REVIEWER)
         if await self.registry.get_principal(agency_id) is None:
             raise NotFound(f"no principal {agency_id!r}")
         current = await self.governance.heightened(agency_id)
@@ -196,8 +240,8 @@ class ReviewService:
         elif not active and current is not None:
             await self.governance.remove(current)
         await self.audit.append(
-            "review.heightened",
+            AuditEvent.REVIEW_HEIGHTENED,
             actor.id,
             {"principal": agency_id, "active": active, "reason": reason},
         )
-        return {"agency": agency_id, "heightened_review": active, "since": rfc3339(self.now)}
+        return HeightenedState(agency_id, active, self.now)

@@ -2,47 +2,48 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.alerts.cases import CaseRepository
-from service.alerts.purge import purge_status
 from service.alerts.repository import AlertRepository
 from service.api.dependencies import CoreDep, NowDep, PrincipalDep, SessionDep
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
 from service.broker.dependencies import BrokerKeysDep
-from service.governance.report import transparency_report
-from service.governance.reviews import ReviewService, Verdict
+from service.governance.purges import PurgeService
+from service.governance.report import read_transparency_report
+from service.governance.reviews import ReviewService
+from service.governance.schemas import (
+    HeightenedIn,
+    HeightenedOut,
+    PurgeListOut,
+    PurgeOut,
+    ReviewCopyOut,
+    ReviewDecidedOut,
+    ReviewDecision,
+    ReviewItemOut,
+    ReviewListOut,
+    TransparencyReportOut,
+)
 from service.policy.dependencies import PolicyDep
 from service.policy.engine import PolicyEngine
-from service.protocol.errors import InvalidInput
+from service.protocol.vocabulary import CaseStatus
 from service.registry.repository import RegistryRepository
 from service.registry.schemas import PRINCIPAL_ID_PATTERN
 
 router = APIRouter(tags=["governance"])
 AlertId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+# ``pending`` is the query's name for an open case.
+ReviewFilter = Literal["pending", "approved", "rejected", "upheld", "cancelled"]
 
 
-class ReviewDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    decision: Verdict
-    reason: str = Field(min_length=1, max_length=1000)
-
-
-class HeightenedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    active: bool
-    reason: str = Field(min_length=1, max_length=1000)
-
-
-def _reviews(core: CoreDep, policy: PolicyEngine, session: Any, now: datetime) -> ReviewService:
+def _reviews(
+    core: CoreDep, policy: PolicyEngine, session: AsyncSession, now: datetime
+) -> ReviewService:
     return ReviewService(
         alerts=AlertRepository(session),
         registry=RegistryRepository(session),
@@ -61,11 +62,12 @@ async def list_reviews(
     policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
-    status: Annotated[
-        Literal["pending", "approved", "rejected", "upheld", "cancelled"] | None, Query()
-    ] = "pending",
-) -> dict[str, Any]:
-    return {"reviews": await _reviews(core, policy, session, now).cases(principal, status)}
+    status: Annotated[ReviewFilter | None, Query()] = "pending",
+) -> ReviewListOut:
+    """Review cases (``status=pending`` means open), with the alerts' clear facts."""
+    wanted = CaseStatus.OPEN if status == "pending" else CaseStatus(status) if status else None
+    items = await _reviews(core, policy, session, now).cases(principal, wanted)
+    return ReviewListOut(reviews=[ReviewItemOut.of_item(item) for item in items])
 
 
 @router.get("/v1/reviews/{alert_id}")
@@ -77,10 +79,12 @@ async def read_for_review(
     keys: BrokerKeysDep,
     session: SessionDep,
     now: NowDep,
-) -> dict[str, Any]:
-    return await _reviews(core, policy, session, now).read(
+) -> ReviewCopyOut:
+    """The whole alert, sealed to the reviewer's encryption key; the read is logged."""
+    copy = await _reviews(core, policy, session, now).read(
         principal, alert_id, keys.kek, keys.key_binding
     )
+    return ReviewCopyOut.of(copy)
 
 
 @router.post("/v1/reviews/{alert_id}")
@@ -92,10 +96,12 @@ async def decide_review(
     policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
-) -> dict[str, Any]:
-    return await _reviews(core, policy, session, now).decide(
+) -> ReviewDecidedOut:
+    """Approve or reject a held alert; uphold or cancel a challenged one."""
+    decided = await _reviews(core, policy, session, now).decide(
         principal, alert_id, body.decision, body.reason
     )
+    return ReviewDecidedOut.of_item(decided)
 
 
 @router.post("/v1/reviews/heightened/{agency_id}")
@@ -107,26 +113,23 @@ async def heightened_review(
     policy: PolicyDep,
     session: SessionDep,
     now: NowDep,
-) -> dict[str, Any]:
+) -> HeightenedOut:
+    """Place an originator under heightened review (every alert held), or lift it."""
     service = _reviews(core, policy, session, now)
-    return await service.set_heightened(principal, agency_id, body.active, body.reason)
+    return HeightenedOut.of(
+        await service.set_heightened(principal, agency_id, body.active, body.reason)
+    )
 
 
 @router.get("/v1/purges")
 async def purges(
     principal: PrincipalDep, session: SessionDep, now: NowDep, overdue: bool = False
-) -> dict[str, Any]:
+) -> PurgeListOut:
     """Withdrawn and cancelled alerts with who has and has not confirmed the purge
     (reviewers and auditors)."""
-    principal.require_role("reviewer", "auditor")
-    alerts = AlertRepository(session)
-    listed = []
-    for alert in await CaseRepository(session).with_purge_deadline(1000):
-        recipients = await alerts.recipients(alert.id)
-        status = purge_status(alert, recipients, await alerts.dispositions(alert.id), now)
-        if status is not None and (status["overdue"] or not overdue):
-            listed.append({"alert_id": alert.id, "originator": alert.originator, **status})
-    return {"purges": listed}
+    service = PurgeService(AlertRepository(session), CaseRepository(session), now)
+    listed = await service.purges(principal, overdue_only=overdue)
+    return PurgeListOut(purges=[PurgeOut.of(p) for p in listed])
 
 
 @router.get("/v1/transparency")
@@ -135,19 +138,7 @@ async def transparency(
     session: SessionDep,
     start: Annotated[datetime, Query(alias="from")],
     end: Annotated[datetime, Query(alias="to")],
-) -> dict[str, Any]:
+) -> TransparencyReportOut:
     """Counts by kind, category and outcome, derived from the audit log (see report.py)."""
-    if start.tzinfo is None or end.tzinfo is None or end <= start:
-        raise InvalidInput("from and to must be RFC 3339 times with from < to")
-    repository = AuditRepository(session)
-    latest = await repository.latest_checkpoint()
-    size = latest.size if latest is not None else 0
-    entries: list[dict[str, Any]] = []
-    for first in range(0, size, 5000):
-        entries += [
-            json.loads(e.leaf) for e in await repository.entries(first, min(size, first + 5000))
-        ]
-    report = transparency_report(entries, start, end)
-    report["log_size"] = size
-    report["checkpoint"] = latest.note if latest is not None else ""
-    return report
+    report = await read_transparency_report(AuditRepository(session), start, end)
+    return TransparencyReportOut.of(report)

@@ -16,6 +16,7 @@ from service.registry.schemas import (
     AgencyList,
     KeyRevocation,
     PublicJWK,
+    RegisteredKey,
 )
 from service.registry.service import RegistryService
 
@@ -46,18 +47,18 @@ async def register_agency(
     return await _service(session, now).register(principal, body)
 
 
-@router.post("/{agency_id}/keys", status_code=201)
+@router.post("/{agency_id}/keys", status_code=201, response_model_exclude_none=True)
 async def add_key(
     agency_id: AgencyId,
     body: PublicJWK,
     principal: PrincipalDep,
     session: SessionDep,
     now: NowDep,
-) -> dict[str, str]:
+) -> RegisteredKey:
     return await _service(session, now).add_key(principal, agency_id, body)
 
 
-@router.post("/{agency_id}/keys/{kid}/revoke")
+@router.post("/{agency_id}/keys/{kid}/revoke", response_model_exclude_none=True)
 async def revoke_key(
     agency_id: AgencyId,
     kid: Annotated[str, Path(min_length=1, max_length=128)],
@@ -65,6 +66,6 @@ async def revoke_key(
     session: SessionDep,
     now: NowDep,
     body: Annotated[KeyRevocation | None, Body()] = None,
-) -> dict[str, str]:
+) -> RegisteredKey:
     reason = body.reason if body else None
     return await _service(session, now).revoke_key(principal, agency_id, kid, reason)

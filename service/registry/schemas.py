@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from service.protocol.vocabulary import Role
+
 PRINCIPAL_ID_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,62}$"
-Role = Literal["agency", "reviewer", "auditor", "admin"]
 MAX_ATTRIBUTES_BYTES = 8192
 
 
@@ -115,6 +116,21 @@ class Agency(BaseModel):
     attributes: dict[str, Any]
     signing_keys: list[dict[str, str]]
     encryption_keys: list[dict[str, str]]
+
+
+class RegisteredKey(BaseModel):
+    """A registered public key: its JWK members with the registry's validity members.
+    ``not_after`` and ``revoked_at`` are absent when unset (endpoints exclude None)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    crv: str
+    x: str
+    kid: str
+    not_before: str
+    not_after: str | None = None
+    revoked_at: str | None = None
 
 
 class AgencyList(BaseModel):

@@ -11,9 +11,10 @@ from service.audit.sink import AuditSink
 from service.protocol.clock import rfc3339
 from service.protocol.crypto import EncryptionPublicKey, KeyFormatError, SigningPublicKey
 from service.protocol.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.protocol.vocabulary import AuditEvent, Role
 from service.registry.models import Principal, PrincipalKey
 from service.registry.repository import RegistryRepository
-from service.registry.schemas import Agency, AgencyCreate, PublicJWK
+from service.registry.schemas import Agency, AgencyCreate, PublicJWK, RegisteredKey
 
 
 def key_as_jwk(key: PrincipalKey) -> dict[str, str]:
@@ -87,7 +88,7 @@ class RegistryService:
 
         Raises Forbidden, Conflict or InvalidInput.
         """
-        actor.require_role("admin")
+        actor.require_role(Role.ADMIN)
         if await self.repository.get_principal(request.id) is not None:
             raise Conflict(f"principal {request.id!r} already exists")
         principal = Principal(
@@ -105,7 +106,7 @@ class RegistryService:
         await self.repository.add(principal)
         await self.repository.add(*keys)
         await self.audit.append(
-            "principal.registered",
+            AuditEvent.PRINCIPAL_REGISTERED,
             actor.id,
             {"principal": request.id, "roles": sorted(request.roles), "groups": request.groups},
         )
@@ -115,7 +116,7 @@ class RegistryService:
 
     async def add_key(
         self, actor: AuthenticatedPrincipal, agency_id: str, jwk: PublicJWK
-    ) -> dict[str, str]:
+    ) -> RegisteredKey:
         """Add a key to a principal (rotation); admin or the principal itself."""
         self._require_admin_or_self(actor, agency_id)
         if await self.repository.get_principal(agency_id) is None:
@@ -124,11 +125,11 @@ class RegistryService:
         await self._refuse_taken_kids([key])
         await self.repository.add(key)
         await self._audit_key_added(actor, key)
-        return key_as_jwk(key)
+        return RegisteredKey.model_validate(key_as_jwk(key))
 
     async def revoke_key(
         self, actor: AuthenticatedPrincipal, agency_id: str, kid: str, reason: str | None
-    ) -> dict[str, str]:
+    ) -> RegisteredKey:
         """Revoke a key at once; admin or the principal itself.
 
         A principal may not revoke its own last valid signing key (it would lock itself out);
@@ -141,7 +142,7 @@ class RegistryService:
             raise NotFound(f"principal {agency_id!r} has no key {kid!r}")
         if key.revoked_at is not None:
             raise Conflict(f"key {kid!r} was already revoked")
-        if key.use == "sig" and not actor.has_role("admin"):
+        if key.use == "sig" and not actor.has_role(Role.ADMIN):
             others = [
                 k
                 for k in principal.keys
@@ -151,11 +152,11 @@ class RegistryService:
                 raise Conflict("refusing to revoke the last valid signing key; add another first")
         key.revoked_at = self.now
         await self.audit.append(
-            "key.revoked",
+            AuditEvent.KEY_REVOKED,
             actor.id,
             {"principal": agency_id, "kid": kid, "use": key.use, "reason": reason or ""},
         )
-        return key_as_jwk(key)
+        return RegisteredKey.model_validate(key_as_jwk(key))
 
     async def _refuse_taken_kids(self, keys: list[PrincipalKey]) -> None:
         kids = [k.kid for k in keys]
@@ -174,9 +175,9 @@ class RegistryService:
         }
         if key.not_after is not None:
             fields["not_after"] = rfc3339(key.not_after)
-        await self.audit.append("key.added", actor.id, fields)
+        await self.audit.append(AuditEvent.KEY_ADDED, actor.id, fields)
 
     @staticmethod
     def _require_admin_or_self(actor: AuthenticatedPrincipal, agency_id: str) -> None:
-        if actor.id != agency_id and not actor.has_role("admin"):
+        if actor.id != agency_id and not actor.has_role(Role.ADMIN):
             raise Forbidden("only an admin or the principal itself may manage its keys")

@@ -57,7 +57,7 @@ async def test_a_registry_change_after_preparing_is_decided_again(
 ) -> None:
     fr = await member("fr-police", groups=("eu",))
     de = await member("de-bka", groups=("eu",))
-    real = alert_routes.prepare_decisions
+    real = prepare_decisions
 
     async def then_the_registry_changes(*args: Any) -> PreparedGateway:
         prepared = await real(*args)

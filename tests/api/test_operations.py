@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -13,11 +15,11 @@ from service.settings import Settings
 
 
 @pytest.fixture
-async def plain(app: FastAPI) -> httpx.AsyncClient:
+async def plain(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 async def test_health_and_ready(plain: httpx.AsyncClient) -> None:
@@ -83,7 +85,7 @@ async def test_not_ready_before_migrations(tmp_path, template) -> None:  # type:
         env="test",
         data_dir=tmp_path,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}",
-        kek=b64url_encode(template.kek),  # type: ignore[arg-type]
+        kek=b64url_encode(template.kek),
     )
     application = create_app(settings)
     from service.protocol.errors import NotReady

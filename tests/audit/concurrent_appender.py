@@ -1,8 +1,9 @@
 """One app process for ``test_concurrency``: appends audit entries concurrently for a while.
 
 Run by the test as a subprocess, never collected by pytest. It builds the runtime the way
-``service/app.py`` does (settings from ``LIAISON_*``, engine, sessionmaker, the broker keys
-unwrapped with the KEK, an ``Integrator`` running in the background) and appends through the
+``service/app.py`` does, with ``service.live.open_runtime`` (settings from ``LIAISON_*``,
+engine, sessionmaker, the broker keys unwrapped with the KEK, an ``Integrator`` running in the
+background) and appends through the
 request transaction of ``service.api.dependencies``, which wakes the integrator after every
 commit. Several asyncio tasks append small random batches through ``AuditLog.append``, each
 entry carrying a unique ``marker``. A marker is written to ``<out>.ack`` only after its
@@ -26,12 +27,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from service.api.dependencies import transaction
-from service.audit.integrator import Integrator
 from service.audit.log import AuditLog
-from service.broker.keys import load_broker_keys, read_kek
-from service.db.engine import make_engine, make_sessionmaker
-from service.db.migrations import ensure_current
-from service.protocol.clock import SystemClock
+from service.live import open_runtime
 from service.runtime import Runtime
 from service.settings import Settings
 
@@ -112,22 +109,11 @@ async def stop(task: asyncio.Task[None]) -> None:
 async def main(arguments: argparse.Namespace) -> dict[str, object]:
     errors = ErrorCounter()
     logging.getLogger("liaison.audit").addHandler(errors)
-    settings = Settings()
-    engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
-    runtime = Runtime(
-        settings=settings,
-        engine=engine,
-        sessionmaker=make_sessionmaker(engine),
-        clock=SystemClock(),
-    )
     counts = Counts()
-    try:
-        await ensure_current(engine)
-        async with runtime.sessionmaker() as session:
-            runtime.broker_keys = await load_broker_keys(session, read_kek(settings))
-        runtime.integrator = Integrator(
-            runtime.sessionmaker, runtime.checkpoint_signer(), runtime.clock
-        )
+    # Audit appends only: no policy set, so no ``policy.loaded`` entry of its own.
+    async with open_runtime(Settings(), load_policy=False) as runtime:
+        if runtime.integrator is None:
+            raise RuntimeError("the runtime has no integrator")
         background = asyncio.create_task(runtime.integrator.run(), name="audit-integrator")
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
@@ -143,8 +129,6 @@ async def main(arguments: argparse.Namespace) -> dict[str, object]:
                 )
             )
         await stop(background)
-    finally:
-        await engine.dispose()
     return {
         "name": arguments.name,
         "acknowledged": counts.acknowledged,

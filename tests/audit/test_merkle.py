@@ -1,4 +1,4 @@
-"""Tests for service.protocol.merkle: published vectors, the RFC reference, and the storage model."""
+"""Tests for service.protocol.merkle: published vectors, the RFC reference, the storage model."""
 
 import itertools
 import math

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -27,6 +25,7 @@ from service.cli.main import main
 from service.client import LiaisonClient
 from service.client.log_source import HttpLogSource
 from service.db.engine import make_engine, make_sessionmaker
+from service.live import serve_app
 from service.protocol.crypto import SigningPrivateKey
 from service.protocol.logverify import (
     LogSource,
@@ -279,18 +278,8 @@ async def test_cli_needs_a_key_without_database() -> None:
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """The test's app on a real local port, so that the CLI reaches it over HTTP from its own
     thread and event loop, exactly as from a shell."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="error")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the test server did not start"
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serve_app(app, lifespan="off", log_level="error") as base:
+        yield base
 
 
 @pytest.fixture

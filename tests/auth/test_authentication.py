@@ -72,7 +72,7 @@ async def assert_rejected(
     return dict(problem)
 
 
-class _Resolver(HTTPSignatureKeyResolver):  # type: ignore[misc]
+class _Resolver(HTTPSignatureKeyResolver):
     def __init__(self, key: Any) -> None:
         self.key = key
 

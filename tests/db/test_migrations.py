@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -61,12 +62,20 @@ def test_upgrade_downgrade_upgrade_without_drift(databases: DatabaseFactory) -> 
     assert drift == [], f"models and migrations differ: {drift}"
 
 
+def _parent(down_revision: str | Sequence[str] | None) -> str:
+    """The one revision below, ``base`` for the first; the history has no merges to walk."""
+    if down_revision is None:
+        return "base"
+    assert isinstance(down_revision, str), f"merge revision below {down_revision}"
+    return down_revision
+
+
 def test_every_step_downgrades(databases: DatabaseFactory) -> None:
     """Each revision's downgrade undoes exactly its upgrade (walk down one step at a time)."""
     url = databases.new_empty()
     upgrade(url)
     script = ScriptDirectory.from_config(alembic_config(url))
-    revisions = [r.down_revision or "base" for r in script.walk_revisions()]
+    revisions = [_parent(r.down_revision) for r in script.walk_revisions()]
     assert revisions[-1] == "base"
     for revision in revisions:  # newest first: down one step, back up, down again
         downgrade(url, revision)
