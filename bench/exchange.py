@@ -65,7 +65,7 @@ CLEAR = {
     "tlp": "green",
     "handling": [],
     "audience": {"agencies": [], "groups": ["eu"], "all": False},
-    "purpose": "benchmark",
+    "purpose": "inform",
     "legal_basis": "benchmark",
 }
 

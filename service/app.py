@@ -25,6 +25,7 @@ from service.api.metrics import Metrics, MetricsMiddleware
 from service.audit import routes as audit_routes
 from service.audit.log import AuditLog
 from service.auth.nonces import NonceRepository
+from service.governance import protected_routes
 from service.governance import routes as governance_routes
 from service.governance.retention import Retention
 from service.policy import routes as policy_routes
@@ -138,7 +139,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         finally:
             await close_runtime(runtime)
 
-    app = FastAPI(title="Liaison", version=__version__, lifespan=lifespan)
+    # Interactive docs and the OpenAPI document map the attack surface for anyone: production
+    # serves them only when LIAISON_API_DOCS says so.
+    docs = settings.env != "production" or settings.api_docs
+    app = FastAPI(
+        title="Liaison",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.metrics = metrics = Metrics()
     problems.install(app)
     app.include_router(operations.router)
@@ -148,6 +159,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(policy_routes.router)
     app.include_router(simulation_routes.router)
     app.include_router(governance_routes.router)
+    app.include_router(protected_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -215,6 +215,23 @@ class LiveServer:
             self._log.flush()
         return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
 
+    @property
+    def pid(self) -> int:
+        """The pid of the ``liaison serve`` process (the server itself with one worker)."""
+        if self._process is None:
+            raise ServerDidNotStart("the server is not started")
+        return self._process.pid
+
+    def kill(self) -> int:
+        """SIGKILL the server (a crash, for tests) and reap it; returns its exit status.
+        ``start()`` may then restart it on the same port, data directory and database."""
+        if self._process is None:
+            raise ServerDidNotStart("the server is not started")
+        self._process.kill()
+        status = self._process.wait()
+        self._process = None
+        return status
+
     def stop(self, timeout: float = 20.0) -> None:
         """Terminate the server and wait for it (killing it after ``timeout`` seconds)."""
         if self._process is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 from service.api.dependencies import get_core
 from service.api.problems import problem_content
 from service.db.migrations import ensure_current
-from service.protocol.errors import NotReady
+from service.protocol.errors import NotFound, NotReady
 from service.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
@@ -76,7 +77,18 @@ async def ready(runtime: RuntimeDep) -> Readiness:
     include_in_schema=False,
     responses={200: {"content": {PROMETHEUS_MEDIA_TYPE: {"schema": {"type": "string"}}}}},
 )
-async def metrics(runtime: RuntimeDep) -> Response:
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus metrics. In production only for ``Authorization: Bearer
+    LIAISON_METRICS_TOKEN`` (compared in constant time); without a configured token, or with
+    a wrong one, production answers 404 as if there were no such endpoint."""
+    settings = runtime.settings
+    if settings.env == "production":
+        token = settings.metrics_token
+        offered = request.headers.get("authorization", "").encode()
+        if token is None or not hmac.compare_digest(
+            offered, b"Bearer " + token.get_secret_value().encode()
+        ):
+            raise NotFound("no such endpoint")
     return Response(runtime.metrics.render(), media_type=PROMETHEUS_MEDIA_TYPE)
 
 

@@ -6,6 +6,7 @@ from service.alerts.models import (
     Disposition,
     FeedItem,
     HeightenedReview,
+    ProtectedSubject,
     ReviewCase,
 )
 from service.audit.models import AuditCheckpoint, AuditEntry, AuditNode, PendingEntry
@@ -28,6 +29,7 @@ __all__ = [
     "PendingEntry",
     "Principal",
     "PrincipalKey",
+    "ProtectedSubject",
     "ReviewCase",
     "SeenNonce",
 ]

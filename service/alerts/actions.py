@@ -9,6 +9,7 @@ from service.alerts.cases import CaseRepository
 from service.alerts.challenges import open_challenge
 from service.alerts.fanout import FanOut
 from service.alerts.gateway import PolicyGateway
+from service.alerts.lifecycle import ActorKind, AlertAction, close_open_cases, transition
 from service.alerts.models import Alert
 from service.alerts.models import Disposition as DispositionRow
 from service.alerts.purge import purge_status
@@ -17,10 +18,21 @@ from service.alerts.repository import AlertRepository
 from service.api.principal import BROKER_ID, AuthenticatedPrincipal
 from service.audit.sink import AuditSink
 from service.protocol.clock import rfc3339
-from service.protocol.errors import Conflict, Forbidden, NotFound
-from service.protocol.vocabulary import AlertStatus, AuditEvent, Disposition, FeedItemType, Role
+from service.protocol.errors import Forbidden, NotFound
+from service.protocol.vocabulary import (
+    AlertStatus,
+    AuditEvent,
+    CaseStatus,
+    Disposition,
+    FeedItemType,
+    Role,
+)
 
-WITHDRAWABLE = frozenset({AlertStatus.PUBLISHED, AlertStatus.PENDING_REVIEW})
+#: The audit event of each ending that sends recipients a withdrawal item.
+ENDING_EVENTS = {
+    AlertAction.WITHDRAW: AuditEvent.ALERT_WITHDRAWN,
+    AlertAction.CANCEL: AuditEvent.ALERT_CANCELLED,
+}
 #: Roles that see every decision and disposition of any alert.
 OVERSEERS = frozenset({Role.REVIEWER, Role.AUDITOR})
 EXPIRY_BATCH = 500
@@ -73,11 +85,16 @@ class AlertActions:
         self, actor: AuthenticatedPrincipal, alert_id: str, status: Disposition, reason: str
     ) -> DispositionRow:
         """Record a recipient's answer; only partners that received the alert may answer
-        (NotFound otherwise). A ``challenged`` answer to a published alert opens a review."""
-        alert = await self.repository.get(alert_id)
+        (NotFound otherwise). A ``challenged`` answer to a published alert opens a review.
+
+        Raises Conflict in a state the lifecycle gives no answers in. The alert's row is
+        locked, so a challenge cannot open a case on an alert being withdrawn meanwhile.
+        """
+        alert = await self.repository.get(alert_id, for_update=True)
         decision = await self.repository.decision(alert_id, actor.id) if alert else None
         if alert is None or decision is None or not decision.receive:
             raise NotFound(f"no alert {alert_id!r} delivered to {actor.id}")
+        transition(alert, AlertAction.DISPOSITION, ActorKind.RECIPIENT)
         row = DispositionRow(
             alert_id=alert_id, partner=actor.id, status=status, reason=reason, at=self.now
         )
@@ -102,7 +119,8 @@ class AlertActions:
         """Withdraw an alert (originator or reviewer); every recipient gets a withdrawal item.
 
         Raises NotFound (strangers and withheld partners), Forbidden (a recipient), Conflict
-        (the alert is no longer published or held)."""
+        (the alert is no longer published or held). A held alert's open review case is closed
+        (``withdrawn``): no reviewer can release it afterwards."""
         alert = await self.repository.get(alert_id, for_update=True)
         if alert is None:
             raise NotFound(f"no alert {alert_id!r}")
@@ -112,18 +130,21 @@ class AlertActions:
                 # Withheld partners and strangers alike must not learn that the alert exists.
                 raise NotFound(f"no alert {alert_id!r}")
             raise Forbidden("only the originator or a reviewer may withdraw an alert")
-        if alert.status not in WITHDRAWABLE:
-            raise Conflict(f"the alert is {alert.status}")
-        return await self.end(
-            alert, actor.id, AlertStatus.WITHDRAWN, AuditEvent.ALERT_WITHDRAWN, reason
-        )
+        kind = ActorKind.ORIGINATOR if alert.originator == actor.id else ActorKind.REVIEWER
+        return await self.end(alert, actor.id, AlertAction.WITHDRAW, kind, reason)
 
     async def end(
-        self, alert: Alert, actor: str, status: AlertStatus, event: AuditEvent, reason: str
+        self, alert: Alert, actor: str, action: AlertAction, kind: ActorKind, reason: str
     ) -> Ending:
-        """Withdraw or cancel (``status`` and its audit ``event``): every recipient gets a
-        withdrawal item and must confirm the purge by the deadline."""
-        alert.status, alert.status_reason, alert.status_changed_at = status, reason, self.now
+        """Withdraw or cancel ``alert`` (locked by the caller) as ``actor``: every recipient
+        gets a withdrawal item and must confirm the purge by the deadline, and any review
+        case still open on it is closed.
+
+        Raises Conflict or Forbidden (``service.alerts.lifecycle``) and then changes nothing.
+        """
+        event = ENDING_EVENTS[action]
+        status = transition(alert, action, kind)
+        alert.status_reason, alert.status_changed_at = reason, self.now
         alert.purge_deadline = self.now + timedelta(days=self.purge_days)
         fan_out = FanOut(self.repository, self.audit, self.gateway, self.now)
         recipients = await fan_out.notify_recipients(alert.id, FeedItemType.WITHDRAWAL, reason)
@@ -137,6 +158,15 @@ class AlertActions:
                 "purge_deadline": rfc3339(alert.purge_deadline),
             },
         )
+        await close_open_cases(
+            CaseRepository(self.repository.session),
+            self.audit,
+            alert,
+            CaseStatus.WITHDRAWN if action == AlertAction.WITHDRAW else CaseStatus.CLOSED,
+            actor,
+            reason,
+            self.now,
+        )
         return Ending(alert.id, status, tuple(recipients))
 
     async def expire_due(self) -> list[str]:
@@ -144,11 +174,8 @@ class AlertActions:
         expired = []
         fan_out = FanOut(self.repository, self.audit, self.gateway, self.now)
         for alert in await self.repository.due_for_expiry(self.now, EXPIRY_BATCH):
-            alert.status, alert.status_reason, alert.status_changed_at = (
-                AlertStatus.EXPIRED,
-                EXP_PASSED,
-                self.now,
-            )
+            transition(alert, AlertAction.EXPIRE, ActorKind.BROKER)
+            alert.status_reason, alert.status_changed_at = EXP_PASSED, self.now
             recipients = await fan_out.notify_recipients(alert.id, FeedItemType.EXPIRY, EXP_PASSED)
             await self.audit.append(
                 AuditEvent.ALERT_EXPIRED,

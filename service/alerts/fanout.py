@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +32,15 @@ class FanOut:
     now: datetime
 
     async def publish(self, alert: Alert, facts: AlertFacts) -> list[Decision]:
-        """Decide for every partner but the originator; queue items for those who receive.
+        """Decide for every partner but the originator; queue items for those who receive
+        (``decide`` then ``deliver``)."""
+        decisions = await self.decide(alert, facts)
+        await self.deliver(alert.id, decisions)
+        return decisions
+
+    async def decide(self, alert: Alert, facts: AlertFacts) -> list[Decision]:
+        """Decide for every partner but the originator, and store and audit the decisions;
+        nothing is queued yet (``deliver``).
 
         Every decision, withheld ones included, is an ``alert.decision`` audit entry in the
         caller's transaction. A partner without a valid encryption key cannot be delivered
@@ -78,21 +87,36 @@ class FanOut:
                 for d in decisions
             ],
         )
-        await self._queue(
-            alert.id, [d.partner for d in decisions if d.receive], FeedItemType.ALERT, None
-        )
         return decisions
 
+    async def deliver(self, alert_id: str, decisions: list[Decision]) -> None:
+        """Queue the alert for every partner ``decisions`` let receive it."""
+        await self._queue(
+            alert_id, [d.partner for d in decisions if d.receive], FeedItemType.ALERT, None
+        )
+
     async def notify_recipients(
-        self, alert_id: str, item_type: FeedItemType, reason: str
+        self,
+        alert_id: str,
+        item_type: FeedItemType,
+        reason: str,
+        reason_for: Callable[[str], str] | None = None,
     ) -> list[str]:
-        """Queue a ``withdrawal`` or ``expiry`` item for every partner that received the alert."""
+        """Queue a ``withdrawal`` or ``expiry`` item for every partner that received the alert.
+
+        Each item carries ``reason``, or ``reason_for(partner)`` when given: a notice must not
+        name to a partner anything it was not sent (such as a newer alert it was withheld)."""
         recipients = await self.repository.recipients(alert_id)
-        await self._queue(alert_id, recipients, item_type, reason)
+        await self._queue(alert_id, recipients, item_type, reason, reason_for)
         return recipients
 
     async def _queue(
-        self, alert_id: str, partners: list[str], item_type: FeedItemType, reason: str | None
+        self,
+        alert_id: str,
+        partners: list[str],
+        item_type: FeedItemType,
+        reason: str | None,
+        reason_for: Callable[[str], str] | None = None,
     ) -> None:
         """Append one item per partner to their feeds (serialised: see ``lock_feeds``)."""
         if not partners:
@@ -104,7 +128,7 @@ class FanOut:
                     "partner": p,
                     "alert_id": alert_id,
                     "type": item_type,
-                    "reason": reason,
+                    "reason": reason if reason_for is None else reason_for(p),
                     "created_at": self.now,
                 }
                 for p in partners

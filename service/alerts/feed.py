@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,12 +14,18 @@ from service.alerts.repository import AlertRepository, FeedRow
 from service.alerts.sealing import SealedAlert
 from service.audit.sink import AuditSink
 from service.protocol.clock import rfc3339
-from service.protocol.crypto import EncryptionPublicKey, SigningPrivateKey
+from service.protocol.crypto import EncryptionPublicKey, SigningPrivateKey, VerificationError
 from service.protocol.envelope import sign_notice
 from service.protocol.errors import InvalidInput, LiaisonError
 from service.protocol.vocabulary import ENDED_STATUSES, AlertStatus, FeedItemType
 
+logger = logging.getLogger(__name__)
+
 MAX_LIMIT = 500
+#: The largest cursor: feed positions are signed 64-bit integers.
+MAX_CURSOR = 2**63 - 1
+# ASCII digits only: ``str.isdigit`` also accepts '²' and other scripts' digits.
+_CURSOR = re.compile(r"[0-9]{1,19}")
 # Items of these alert states are no longer delivered as content (notices still are).
 GONE: frozenset[AlertStatus] = ENDED_STATUSES | {AlertStatus.SHREDDED, AlertStatus.PENDING_REVIEW}
 # Notices the broker sends the originator itself (review outcomes), not recipients.
@@ -37,10 +45,11 @@ class ServedItem:
 
 
 def parse_cursor(value: str | None) -> int:
-    """A cursor is the decimal string of a feed position; absent means the beginning."""
+    """A cursor is the decimal string (ASCII digits) of a feed position, at most 2**63-1;
+    absent means the beginning. Raises InvalidInput for anything else."""
     if value is None or value == "":
         return 0
-    if not value.isdigit() or len(value) > 19:
+    if _CURSOR.fullmatch(value) is None or int(value) > MAX_CURSOR:
         raise InvalidInput("after must be a cursor returned by the feed")
     return int(value)
 
@@ -86,8 +95,9 @@ class FeedService:
         continue from.
 
         Items for alerts that are gone (withdrawn, expired…) are skipped, but their position
-        is consumed, so the returned cursor still advances past them. Without a key nothing
-        is served.
+        is consumed, so the returned cursor still advances past them. So is an item the
+        broker cannot open or present (its content shredded or unreadable): it is logged and
+        skipped, and never fails the page. Without a key nothing is served.
         """
         items = await self.repository.feed(partner, after, limit)
         served: list[ServedItem] = []
@@ -97,7 +107,19 @@ class FeedService:
                 continue
             if item.type == FeedItemType.ALERT and item.status in GONE:
                 continue
-            plaintext = self._plaintext(item, partner)
+            try:
+                plaintext = self._plaintext(item, partner)
+            except (Undeliverable, VerificationError) as error:
+                # One unopenable item must not poison the partner's feed for good.
+                logger.warning(
+                    "feed item skipped: alert %s for partner %s at cursor %d cannot be "
+                    "presented (%s)",
+                    item.alert_id,
+                    partner,
+                    item.cursor,
+                    type(error).__name__,
+                )
+                continue
             envelope = await deliver(
                 self.audit,
                 key,

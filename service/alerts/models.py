@@ -121,3 +121,18 @@ class HeightenedReview(Base):
     reason: Mapped[str] = mapped_column(String(1000))
     set_by: Mapped[str] = mapped_column(String(63))
     since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProtectedSubject(Base):
+    """A protected person (a recognised refugee, the subject of an alert cancelled on
+    neutrality grounds), known only by a keyed digest of their identity
+    (``service/alerts/protected.py``): no column holds a name, a birth date or a nationality."""
+
+    __tablename__ = "protected_subjects"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(1000))
+    registered_by: Mapped[str] = mapped_column(String(63))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_alert_id: Mapped[str | None] = mapped_column(ForeignKey("alerts.id"))

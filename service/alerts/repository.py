@@ -86,7 +86,11 @@ class AlertRepository:
     async def get(self, alert_id: str, *, for_update: bool = False) -> Alert | None:
         statement = select(Alert).where(Alert.id == alert_id)
         if for_update:
-            statement = statement.with_for_update()
+            # populate_existing: the row as it is once the lock is ours, not a copy this
+            # session loaded before another transaction changed it. The session does not
+            # autoflush, so pending changes are flushed first rather than overwritten.
+            await self._session.flush()
+            statement = statement.with_for_update().execution_options(populate_existing=True)
         return (await self._session.scalars(statement)).one_or_none()
 
     async def add(self, *rows: Alert | AlertDecision | FeedItem | Disposition) -> None:
@@ -221,10 +225,15 @@ class AlertRepository:
         return {row.id: row for row in rows}
 
     async def due_for_expiry(self, now: datetime, limit: int) -> Sequence[Alert]:
+        """Published alerts whose ``exp`` has passed, locked; rows another transaction holds
+        (a withdrawal in progress) are skipped, and seen again by the next pass if due."""
         statement = (
             select(Alert)
             .where(Alert.status == AlertStatus.PUBLISHED, Alert.expires_at <= now)
             .order_by(Alert.expires_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
+        await self._session.flush()  # populate_existing must not overwrite pending changes
         return (await self._session.scalars(statement)).all()

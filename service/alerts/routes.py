@@ -36,6 +36,7 @@ from service.api.dependencies import (
     transaction,
     unverified_request,
 )
+from service.api.params import FeedCursor, StrictInt
 from service.audit.log import AuditLog
 from service.broker.dependencies import BrokerKeysDep
 from service.policy.dependencies import PolicyDep
@@ -107,8 +108,8 @@ async def feed(
     core: CoreDep,
     notifier: NotifierDep,
     keys: BrokerKeysDep,
-    after: Annotated[str | None, Query(max_length=20)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    after: Annotated[FeedCursor | None, Query(max_length=20)] = None,
+    limit: Annotated[StrictInt, Query(ge=1, le=MAX_LIMIT)] = 100,
     wait: Annotated[float, Query(ge=0, le=30)] = 0,
 ) -> FeedPageOut:
     """The caller's feed (see ``service.alerts.polling.poll``)."""

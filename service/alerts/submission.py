@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from service.alerts.cases import CaseRepository
 from service.alerts.gateway import PolicyGateway, alert_facts
 from service.alerts.models import Alert
+from service.alerts.protected import RegisterHold, registered_subject
 from service.alerts.publication import Publisher
 from service.alerts.repository import AlertRepository
 from service.alerts.sealing import seal_alert
 from service.api.principal import AuthenticatedPrincipal
 from service.audit.sink import AuditSink
+from service.broker.keys import subject_register_key
 from service.protocol.crypto import KeyFormatError, SigningPublicKey, VerificationError
 from service.protocol.errors import Conflict, InvalidInput, MalformedInput
 from service.protocol.sdjwt import (
@@ -128,7 +130,16 @@ class SubmissionService:
             self.purge_days,
         )
         facts = alert_facts(claims, originator.country, content)
-        status = await publisher.screen_and_publish(alert, facts, originator, claims.supersedes)
+        # The register is matched on content, which the policies never see: a registered
+        # subject holds the alert whatever the originator declared.
+        protected = await registered_subject(
+            self.alerts.session, subject_register_key(self.kek), verified.content
+        )
+        if protected is not None:
+            hold = RegisterHold(publisher.governance, self.audit, self.gateway, self.now)
+            status = await hold.hold(alert, facts, originator, protected)
+        else:
+            status = await publisher.screen_and_publish(alert, facts, originator, claims.supersedes)
         return Submission(alert.id, status, alert.received_at, created=True)
 
     async def _verify_signature(

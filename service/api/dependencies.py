@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.api.metrics import Metrics
 from service.api.principal import AuthenticatedPrincipal
 from service.protocol.clock import Clock
-from service.protocol.errors import NotReady
+from service.protocol.errors import Conflict, InvalidInput, NotReady, WrongAuthority
 from service.protocol.signatures import UnverifiedRequest
 from service.settings import Settings
 
@@ -88,11 +89,34 @@ CoreDep = Annotated[Core, Depends(get_core)]
 
 @contextlib.asynccontextmanager
 async def transaction(core: Core) -> AsyncIterator[AsyncSession]:
-    """A session in one transaction; after it commits, wake whoever its writes concern."""
-    async with core.sessionmaker() as session:
-        async with session.begin():
-            yield session
-        core.after_commit(session.info)
+    """A session in one transaction; after it commits, wake whoever its writes concern.
+
+    A constraint the database enforces (a unique jti, kid, disposition or decision) that a
+    concurrent transaction won first surfaces as IntegrityError at a flush or at commit; the
+    transaction is then rolled back and the error raised as Conflict (409), whoever flushed.
+    A value the database cannot store (SQLSTATE class 22, "data exception": a NUL character
+    in PostgreSQL text, a number out of its column's range) is the request's fault, not the
+    server's: rolled back and raised as InvalidInput (422).
+    """
+    try:
+        async with core.sessionmaker() as session:
+            async with session.begin():
+                yield session
+            core.after_commit(session.info)
+    # The details name no table or value: the database's message stays in the server.
+    except IntegrityError:
+        raise Conflict(
+            "a concurrent request changed the same record; nothing was written"
+        ) from None
+    except DBAPIError as error:
+        if not _is_data_exception(error):
+            raise
+        raise InvalidInput("the request holds a value the database cannot store") from None
+
+
+def _is_data_exception(error: DBAPIError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
 async def _session(core: CoreDep) -> AsyncIterator[AsyncSession]:
@@ -114,9 +138,17 @@ NowDep = Annotated[datetime, Depends(request_time)]
 
 
 def unverified_request(request: Request, body: bytes) -> UnverifiedRequest:
-    """The request as signed: absolute URL rebuilt from the scope's raw path and Host header."""
+    """The request as signed: absolute URL rebuilt from the scope's raw path and Host header.
+
+    The Host header becomes the signed ``@authority``; a signature is only worth something
+    for the authority it was made for, so a Host that is not one of this broker's public
+    authorities (``Settings.accepts_authority``) raises WrongAuthority (401) here, before
+    any verification or write. Every authenticating path rebuilds the request here.
+    """
     scope = request.scope
     host = request.headers.get("host", "")
+    if not get_core(request).settings.accepts_authority(host):
+        raise WrongAuthority("the request is addressed to an authority this broker does not serve")
     raw_path = scope.get("raw_path") or scope["path"].encode()
     query = scope.get("query_string", b"")
     url = f"{scope.get('scheme', 'http')}://{host}{raw_path.decode('latin-1')}"

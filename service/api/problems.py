@@ -36,6 +36,7 @@ PROBLEMS: dict[type[errors.LiaisonError], tuple[int, str, str]] = {
     errors.StaleSignature: (401, "stale-signature", "Signature created too far from server time"),
     errors.ReplayedRequest: (401, "replayed-request", "Request nonce was already used"),
     errors.DigestMismatch: (401, "digest-mismatch", "Body does not match Content-Digest"),
+    errors.WrongAuthority: (401, "wrong-authority", "Request is addressed to another authority"),
     errors.AuthenticationFailed: (401, "authentication-failed", "Authentication failed"),
     errors.Forbidden: (403, "forbidden", "Not allowed"),
     errors.NotFound: (404, "not-found", "Not found"),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from service.api.dependencies import NowDep, PrincipalDep, SessionDep
+from service.api.params import AwareDatetime, StrictInt
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
 from service.audit.schemas import ConsistencyProof, Entries, InclusionProof, SearchResult
@@ -17,7 +17,7 @@ from service.protocol.crypto import b64encode_std
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
-NonNegative = Annotated[int, Query(ge=0)]
+NonNegative = Annotated[StrictInt, Query(ge=0)]
 # A signed note or a tlog-proof is text, documented as such in the OpenAPI document.
 NOTE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/plain": {"schema": {"type": "string"}}}}
@@ -51,10 +51,10 @@ async def search(
     alert_id: Annotated[str | None, Query(max_length=64)] = None,
     partner: Annotated[str | None, Query(max_length=63)] = None,
     event: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    after: Annotated[int | None, Query(ge=-1)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    after: Annotated[StrictInt | None, Query(ge=-1)] = None,
+    limit: Annotated[StrictInt, Query(ge=1, le=1000)] = 100,
 ) -> SearchResult:
     filters = SearchFilters(alert_id, partner, event, since, until, after, limit)
     rows = await _service(session, now).search(principal, filters)
@@ -75,8 +75,8 @@ async def consistency(
     principal: PrincipalDep,
     session: SessionDep,
     now: NowDep,
-    old_size: Annotated[int, Query(alias="from", ge=0)],
-    new_size: Annotated[int, Query(alias="to", ge=0)],
+    old_size: Annotated[StrictInt, Query(alias="from", ge=0)],
+    new_size: Annotated[StrictInt, Query(alias="to", ge=0)],
 ) -> ConsistencyProof:
     hashes = await _service(session, now).consistency(principal, old_size, new_size)
     return ConsistencyProof(
@@ -86,7 +86,7 @@ async def consistency(
 
 @router.get("/receipt/{index}", response_class=PlainTextResponse, responses=NOTE_RESPONSE)
 async def receipt(
-    index: int, principal: PrincipalDep, session: SessionDep, now: NowDep
+    index: StrictInt, principal: PrincipalDep, session: SessionDep, now: NowDep
 ) -> PlainTextResponse:
     text = await _service(session, now).receipt(principal, index)
     return PlainTextResponse(text, media_type=NOTE_MEDIA_TYPE)

@@ -63,7 +63,9 @@ class AuditService:
             raise NotReady("the audit log has no checkpoint yet")
         return checkpoint
 
-    async def _record(self, actor: AuthenticatedPrincipal, query: str, **params: Any) -> None:
+    async def record_query(self, actor: AuthenticatedPrincipal, query: str, **params: Any) -> None:
+        """Enqueue the ``audit.query`` entry of ``actor`` asking ``query`` with ``params``
+        (datetimes as ISO 8601, absent ones left out); durable with the caller's transaction."""
         shown = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in params.items()}
         await self.log.append(
             AuditEvent.AUDIT_QUERY,
@@ -78,7 +80,7 @@ class AuditService:
         actor.require_role(Role.AUDITOR)
         if not 0 <= start <= end or end - start > MAX_ENTRIES_PER_CALL:
             raise InvalidInput(f"need 0 <= start <= end and at most {MAX_ENTRIES_PER_CALL} entries")
-        await self._record(actor, "entries", start=start, end=end)
+        await self.record_query(actor, "entries", start=start, end=end)
         return await self.repository.entries(start, end)
 
     async def search(
@@ -87,7 +89,7 @@ class AuditService:
         """Matching entries; an auditor sees all, anyone else only entries that name them."""
         if not 1 <= filters.limit <= MAX_SEARCH_LIMIT:
             raise InvalidInput(f"limit must be 1..{MAX_SEARCH_LIMIT}")
-        await self._record(actor, "search", **vars(filters))
+        await self.record_query(actor, "search", **vars(filters))
         if actor.has_role(Role.AUDITOR):
             return await self.repository.search(**vars(filters), naming=None)
         # The SQL filter finds entries that mention the agency; ``names`` then drops the few
@@ -117,7 +119,7 @@ class AuditService:
         if not 0 <= index < size <= latest.size:
             raise InvalidInput(f"need 0 <= index < size <= {latest.size}")
         await self._readable_entry(actor, index)
-        await self._record(actor, "inclusion", index=index, size=size)
+        await self.record_query(actor, "inclusion", index=index, size=size)
         plan = inclusion_plan(index, size)
         return assemble(plan, await self.repository.nodes(plan_addresses(plan)))
 
@@ -129,7 +131,7 @@ class AuditService:
         if not 0 <= old_size <= new_size <= latest.size:
             raise InvalidInput(f"need 0 <= from <= to <= {latest.size}")
         if actor.has_role(Role.AUDITOR):
-            await self._record(actor, "consistency", old_size=old_size, new_size=new_size)
+            await self.record_query(actor, "consistency", old_size=old_size, new_size=new_size)
         if old_size in (0, new_size):
             return []
         plan = consistency_plan(old_size, new_size)
@@ -141,7 +143,7 @@ class AuditService:
         if not 0 <= index < latest.size:
             raise NotFound(f"no integrated entry {index}")
         await self._readable_entry(actor, index)
-        await self._record(actor, "receipt", index=index)
+        await self.record_query(actor, "receipt", index=index)
         plan = inclusion_plan(index, latest.size)
         hashes = assemble(plan, await self.repository.nodes(plan_addresses(plan)))
         return format_tlog_proof(index, hashes, latest.note)

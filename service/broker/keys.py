@@ -3,6 +3,8 @@ that every replica shares through the database, wrapped by the KEK."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ from service.settings import Settings
 
 CHECKPOINT = "checkpoint"
 KEY_BINDING = "key-binding"
+# HKDF info of the protected-subject register's key: changing it orphans every stored digest.
+SUBJECT_REGISTER_INFO = b"liaison protected-subject register v1"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,22 @@ def read_kek(settings: Settings) -> bytes:
     if len(kek) != KEY_LENGTH:
         raise NotReady("the key-encryption key must be 32 bytes")
     return kek
+
+
+def subject_register_key(kek: bytes) -> bytes:
+    """The 32-byte HMAC-SHA256 key of the protected-subject register, derived from the KEK.
+
+    HKDF-SHA256 (RFC 5869) with an all-zero salt and the fixed info
+    ``SUBJECT_REGISTER_INFO``: every replica derives the same key from the KEK it already
+    holds, so no new secret is generated or stored, and the register's digests are
+    worthless to whoever reads the database without the KEK. Rotating the KEK orphans the
+    register (its digests must be recomputed from the identities, which are not stored).
+    Raises nothing; a malformed KEK is refused earlier by ``read_kek``.
+    """
+    # RFC 5869 §2.2 extract, §2.3 expand to one block (L = HashLen = 32), with the standard
+    # library's HMAC: one HMAC per step needs no hazmat primitive.
+    prk = hmac.new(bytes(hashlib.sha256().digest_size), kek, hashlib.sha256).digest()
+    return hmac.new(prk, SUBJECT_REGISTER_INFO + b"\x01", hashlib.sha256).digest()
 
 
 def write_new_kek(path: Path) -> bytes:

@@ -7,14 +7,21 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from service.api.principal import AuthenticatedPrincipal
 from service.audit.repository import AuditRepository
+from service.audit.service import AuditService
 from service.protocol.errors import InvalidInput
-from service.protocol.vocabulary import AuditEvent, CaseKind, Disposition, Verdict
+from service.protocol.vocabulary import AuditEvent, CaseKind, Disposition, Role, Verdict
 
 READ_BATCH = 5000
+# Roles that see the whole report; anyone else sees the figures and its own alerts' ids only.
+FULL_VIEW = (Role.REVIEWER, Role.AUDITOR)
+# A report's end never lies in the future: ``to`` is capped just past the request time, so
+# events recorded at that instant count and no pending purge deadline counts as overdue.
+TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,7 @@ class OverduePurge:
     alert_id: str
     partner: str
     deadline: datetime
+    originator: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,14 +55,26 @@ class TransparencyReport:
 
 
 async def read_transparency_report(
-    repository: AuditRepository, start: datetime, end: datetime
+    repository: AuditRepository,
+    audit: AuditService,
+    viewer: AuthenticatedPrincipal,
+    start: datetime,
+    end: datetime,
+    now: datetime,
 ) -> TransparencyReport:
-    """The report over the whole log up to its latest checkpoint, for ``start <= time < end``.
+    """The report over the whole log up to its latest checkpoint, for ``start <= time < end``,
+    with ``end`` capped just past ``now``; the query is recorded as an ``audit.query`` entry.
 
-    Raises InvalidInput unless both times carry a UTC offset and ``start < end``.
+    Reviewers and auditors see the whole report; any other principal sees the figures and,
+    among the overdue purges, only those of alerts it originated (``visible_to``).
+    Raises InvalidInput unless both times carry a UTC offset and ``start < end`` after the cap.
     """
-    if start.tzinfo is None or end.tzinfo is None or end <= start:
-        raise InvalidInput("from and to must be RFC 3339 times with from < to")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("from and to must be RFC 3339 times with a UTC offset")
+    end = min(end, now + TICK)
+    if end <= start:
+        raise InvalidInput("need from < to, and from not after the present")
+    await audit.record_query(viewer, "transparency", start=start, end=end)
     latest = await repository.latest_checkpoint()
     size = latest.size if latest is not None else 0
     entries: list[dict[str, Any]] = []
@@ -62,7 +82,18 @@ async def read_transparency_report(
         batch = await repository.entries(first, min(size, first + READ_BATCH))
         entries += [json.loads(e.leaf) for e in batch]
     report = transparency_report(entries, start, end)
-    return replace(report, log_size=size, checkpoint=latest.note if latest is not None else "")
+    report = replace(report, log_size=size, checkpoint=latest.note if latest is not None else "")
+    return visible_to(report, viewer)
+
+
+def visible_to(report: TransparencyReport, viewer: AuthenticatedPrincipal) -> TransparencyReport:
+    """``report`` as ``viewer`` may read it: whole for reviewers and auditors; otherwise the
+    overdue purges of other originators' alerts are left out (their ids and recipients are
+    not the viewer's to know; the counts, which name no alert, stay)."""
+    if viewer.roles.intersection(FULL_VIEW):
+        return report
+    own = [o for o in report.purge_overdue if o.originator == viewer.id]
+    return replace(report, purge_overdue=own)
 
 
 def _at(entry: dict[str, Any]) -> datetime:
@@ -82,6 +113,7 @@ def transparency_report(
     learnt from its ``alert.submitted`` entry, purges from later dispositions).
     """
     kind_of: dict[str, tuple[str, str]] = {}
+    originator_of: dict[str, str] = {}
     held_by: dict[str, list[str]] = {}
     outcomes: Counter[str] = Counter()
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
@@ -102,6 +134,7 @@ def transparency_report(
         moment = _at(entry)
         if event == AuditEvent.ALERT_SUBMITTED:
             kind_of[alert_id] = (entry["kind"], entry["category"])
+            originator_of[alert_id] = str(entry.get("actor", ""))
         if (
             event in {AuditEvent.ALERT_WITHDRAWN, AuditEvent.ALERT_CANCELLED}
             and "purge_deadline" in entry
@@ -144,7 +177,8 @@ def transparency_report(
     for alert_id, (deadline, recipients, _) in sorted(deadlines.items()):
         if start <= deadline < end:
             missing = sorted(recipients - purged[alert_id])
-            overdue += [OverduePurge(alert_id, p, deadline) for p in missing]
+            originator = originator_of.get(alert_id, "")
+            overdue += [OverduePurge(alert_id, p, deadline, originator) for p in missing]
             if missing:
                 kind, category = kind_of.get(alert_id, ("unknown", "unknown"))
                 by_kind[kind]["purge_overdue"] += len(missing)

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.alerts.cases import CaseRepository
+from service.alerts.lifecycle import ActorKind, AlertAction, close_open_cases, transition
 from service.api.principal import BROKER_ID
 from service.audit.sink import AuditSink
 from service.protocol.errors import Conflict
-from service.protocol.vocabulary import AlertStatus, AuditEvent
+from service.protocol.vocabulary import AuditEvent, CaseStatus
 
 BATCH = 500
 
@@ -41,12 +42,10 @@ class Retention:
             if alert.status_changed_at + self.period(alert.kind) > self.now:
                 continue
             previous = alert.status
+            transition(alert, AlertAction.SHRED, ActorKind.BROKER)
             alert.sealed_body = None
             alert.wrapped_key = None
-            alert.status, alert.status_reason = (
-                AlertStatus.SHREDDED,
-                f"retention ended after {previous}",
-            )
+            alert.status_reason = f"retention ended after {previous}"
             alert.status_changed_at = self.now
             await self.audit.append(
                 AuditEvent.ALERT_SHREDDED,
@@ -56,6 +55,16 @@ class Retention:
                     "previous_status": previous,
                     "retention_days": self.period(alert.kind).days,
                 },
+            )
+            # An expired alert may still have a challenge open: nothing is left to decide.
+            await close_open_cases(
+                self.repository,
+                self.audit,
+                alert,
+                CaseStatus.CLOSED,
+                BROKER_ID,
+                alert.status_reason,
+                self.now,
             )
             shredded.append(alert.id)
         return shredded

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from service.alerts.actions import AlertActions
 from service.alerts.cases import CaseRepository
 from service.alerts.disclosure import deliver, present_stored
 from service.alerts.feed import current_encryption_key
 from service.alerts.gateway import PolicyGateway, stored_alert_facts
+from service.alerts.lifecycle import ActorKind, AlertAction, check, transition
 from service.alerts.models import Alert, FeedItem, HeightenedReview, ReviewCase
 from service.alerts.notify import mark_published
+from service.alerts.protected import register_from_alert, stored_content
 from service.alerts.publication import Publisher
 from service.alerts.repository import AlertRepository
 from service.alerts.sealing import SealedAlert
 from service.api.principal import AuthenticatedPrincipal
 from service.audit.sink import AuditSink
+from service.broker.keys import subject_register_key
+from service.governance.escalation import escalate_if_due
 from service.protocol.crypto import SigningPrivateKey
-from service.protocol.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.protocol.errors import Conflict, Forbidden, InvalidInput, NotFound, NotReady
 from service.protocol.vocabulary import (
-    AlertStatus,
     AuditEvent,
+    CancelGrounds,
     CaseKind,
     CaseStatus,
     FeedItemType,
@@ -34,6 +38,13 @@ from service.registry.repository import RegistryRepository
 VERDICTS: dict[CaseKind, frozenset[Verdict]] = {
     CaseKind.SCREENING: frozenset({Verdict.APPROVE, Verdict.REJECT}),
     CaseKind.CHALLENGE: frozenset({Verdict.UPHOLD, Verdict.CANCEL}),
+}
+#: The lifecycle action each verdict performs on the alert.
+VERDICT_ACTIONS: dict[Verdict, AlertAction] = {
+    Verdict.APPROVE: AlertAction.APPROVE,
+    Verdict.REJECT: AlertAction.REJECT,
+    Verdict.UPHOLD: AlertAction.UPHOLD,
+    Verdict.CANCEL: AlertAction.CANCEL,
 }
 DECIDED_STATUS: dict[Verdict, CaseStatus] = {
     Verdict.APPROVE: CaseStatus.APPROVED,
@@ -88,6 +99,12 @@ class ReviewService:
     gateway: PolicyGateway
     now: datetime
     purge_days: int
+    #: The protected-subject register's HMAC key (``subject_register_key``) and the KEK,
+    #: to register a subject when its alert is cancelled on neutrality grounds.
+    kek: bytes | None
+    #: Automatic heightened review: this many rejections or cancellations within the window.
+    escalate_after: int
+    escalate_window: timedelta
 
     async def cases(
         self, actor: AuthenticatedPrincipal, status: CaseStatus | None
@@ -104,11 +121,21 @@ class ReviewService:
     async def _case(
         self, actor: AuthenticatedPrincipal, alert_id: str
     ) -> tuple[ReviewCase, Alert, Principal]:
+        """The alert's open case, the alert and its originator, all rows locked: the alert
+        first, then its cases (the order every writer follows), so that concurrent
+        decisions on one alert take turns and each sees what the previous one left.
+
+        Raises Forbidden, NotFound (no alert, or no case at all), Conflict (its cases are
+        all closed: decided, or closed by a withdrawal).
+        """
         actor.require_role(Role.REVIEWER)
-        case = await self.governance.open_case(alert_id)
         alert = await self.alerts.get(alert_id, for_update=True)
-        if case is None or alert is None:
-            raise NotFound(f"no open review case for alert {alert_id!r}")
+        cases = await self.governance.locked_cases_for(alert_id) if alert is not None else []
+        if alert is None or not cases:
+            raise NotFound(f"no review case for alert {alert_id!r}")
+        case = next((c for c in cases if c.status == CaseStatus.OPEN), None)
+        if case is None:
+            raise Conflict(f"the review case of alert {alert_id!r} is {cases[-1].status}")
         reviewer = await self.registry.get_principal(actor.id)
         originator = await self.registry.get_principal(alert.originator)
         if reviewer is None or originator is None:
@@ -158,19 +185,34 @@ class ReviewService:
         return ReviewCopy(case, nonce, envelope)
 
     async def decide(
-        self, actor: AuthenticatedPrincipal, alert_id: str, verdict: Verdict, reason: str
+        self,
+        actor: AuthenticatedPrincipal,
+        alert_id: str,
+        verdict: Verdict,
+        reason: str,
+        grounds: CancelGrounds | None = None,
     ) -> CaseWithAlert:
         """Approve or reject a held alert; uphold or cancel a challenged one. Returns the
         decided case and the alert in its new status.
 
-        Raises Forbidden, NotFound, or InvalidInput (a verdict the case's kind does not take).
+        Raises Forbidden, NotFound, InvalidInput (a verdict the case's kind does not take), or
+        Conflict (the case is not open, or the lifecycle refuses the verdict's action in the
+        alert's state); nothing is changed then, and nothing is logged.
         """
+        if grounds is not None and verdict != Verdict.CANCEL:
+            raise InvalidInput("grounds are given only with a cancel decision")
         case, alert, originator = await self._case(actor, alert_id)
         allowed = VERDICTS[CaseKind(case.kind)]
         if verdict not in allowed:
             raise InvalidInput(
                 f"a {case.kind} case is decided by {sorted(v.value for v in allowed)}"
             )
+        action = VERDICT_ACTIONS[verdict]
+        if action != AlertAction.CANCEL:
+            # A cancellation's transition is made by ``AlertActions.end`` below.
+            transition(alert, action, ActorKind.REVIEWER)
+        else:
+            check(alert.status, action, ActorKind.REVIEWER)
         case.status = DECIDED_STATUS[verdict]
         case.decided_by, case.decided_at, case.decision_reason = actor.id, self.now, reason
         await self.audit.append(
@@ -193,18 +235,35 @@ class ReviewService:
             )
             alert.status_changed_at = self.now
         elif verdict == Verdict.REJECT:
-            alert.status, alert.status_reason, alert.status_changed_at = (
-                AlertStatus.REJECTED,
-                reason,
-                self.now,
-            )
+            alert.status_reason, alert.status_changed_at = reason, self.now
             await self._notify_originator(alert, FeedItemType.REJECTION, reason)
         elif verdict == Verdict.CANCEL:
+            if grounds == CancelGrounds.NEUTRALITY:
+                if self.kek is None:
+                    raise NotReady("the broker keys are needed to register a protected subject")
+                # Read before ``end``: the content must still be there to register its subject.
+                await register_from_alert(
+                    self.alerts.session,
+                    self.audit,
+                    subject_register_key(self.kek),
+                    alert,
+                    stored_content(self.kek, alert),
+                    f"alert {alert.id} cancelled on neutrality grounds: {reason}",
+                    actor.id,
+                    self.now,
+                )
             actions = AlertActions(self.alerts, self.audit, self.gateway, self.now, self.purge_days)
-            await actions.end(
-                alert, actor.id, AlertStatus.CANCELLED, AuditEvent.ALERT_CANCELLED, reason
-            )
+            await actions.end(alert, actor.id, AlertAction.CANCEL, ActorKind.REVIEWER, reason)
             await self._notify_originator(alert, FeedItemType.CANCELLATION, reason)
+        if verdict in (Verdict.REJECT, Verdict.CANCEL):
+            await escalate_if_due(
+                self.governance,
+                self.audit,
+                alert.originator,
+                self.now,
+                self.escalate_after,
+                self.escalate_window,
+            )
         return CaseWithAlert(case, alert)
 
     async def _notify_originator(self, alert: Alert, item_type: FeedItemType, reason: str) -> None:

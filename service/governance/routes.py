@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -11,9 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.alerts.cases import CaseRepository
 from service.alerts.repository import AlertRepository
 from service.api.dependencies import CoreDep, NowDep, PrincipalDep, SessionDep
+from service.api.params import AwareDatetime
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
+from service.audit.service import AuditService
 from service.broker.dependencies import BrokerKeysDep
+from service.broker.keys import BrokerKeys
 from service.governance.purges import PurgeService
 from service.governance.report import read_transparency_report
 from service.governance.reviews import ReviewService
@@ -38,12 +41,19 @@ from service.registry.schemas import PRINCIPAL_ID_PATTERN
 router = APIRouter(tags=["governance"])
 AlertId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 # ``pending`` is the query's name for an open case.
-ReviewFilter = Literal["pending", "approved", "rejected", "upheld", "cancelled"]
+ReviewFilter = Literal[
+    "pending", "approved", "rejected", "upheld", "cancelled", "withdrawn", "closed"
+]
 
 
 def _reviews(
-    core: CoreDep, policy: PolicyEngine, session: AsyncSession, now: datetime
+    core: CoreDep,
+    policy: PolicyEngine,
+    session: AsyncSession,
+    now: datetime,
+    keys: BrokerKeys | None = None,
 ) -> ReviewService:
+    settings = core.settings
     return ReviewService(
         alerts=AlertRepository(session),
         registry=RegistryRepository(session),
@@ -51,7 +61,11 @@ def _reviews(
         audit=AuditLog(session, now),
         gateway=policy,
         now=now,
-        purge_days=core.settings.purge_deadline_days,
+        purge_days=settings.purge_deadline_days,
+        # Only a decision needs the KEK here; the reviewer's read gets it as an argument.
+        kek=keys.kek if keys is not None else None,
+        escalate_after=settings.escalate_after,
+        escalate_window=timedelta(days=settings.escalate_window_days),
     )
 
 
@@ -94,12 +108,14 @@ async def decide_review(
     principal: PrincipalDep,
     core: CoreDep,
     policy: PolicyDep,
+    keys: BrokerKeysDep,
     session: SessionDep,
     now: NowDep,
 ) -> ReviewDecidedOut:
-    """Approve or reject a held alert; uphold or cancel a challenged one."""
-    decided = await _reviews(core, policy, session, now).decide(
-        principal, alert_id, body.decision, body.reason
+    """Approve or reject a held alert; uphold or cancel a challenged one (a cancel on
+    ``grounds: neutrality`` also registers the alert's subject as protected)."""
+    decided = await _reviews(core, policy, session, now, keys).decide(
+        principal, alert_id, body.decision, body.reason, body.grounds
     )
     return ReviewDecidedOut.of_item(decided)
 
@@ -136,9 +152,16 @@ async def purges(
 async def transparency(
     principal: PrincipalDep,
     session: SessionDep,
-    start: Annotated[datetime, Query(alias="from")],
-    end: Annotated[datetime, Query(alias="to")],
+    now: NowDep,
+    start: Annotated[AwareDatetime, Query(alias="from")],
+    end: Annotated[AwareDatetime, Query(alias="to")],
 ) -> TransparencyReportOut:
-    """Counts by kind, category and outcome, derived from the audit log (see report.py)."""
-    report = await read_transparency_report(AuditRepository(session), start, end)
+    """Counts by kind, category and outcome, derived from the audit log (see report.py).
+
+    ``to`` is capped at the present; reviewers and auditors see every overdue purge, anyone
+    else only those of its own alerts. The query is logged as ``audit.query``.
+    """
+    repository = AuditRepository(session)
+    audit = AuditService(repository, AuditLog(session, now))
+    report = await read_transparency_report(repository, audit, principal, start, end, now)
     return TransparencyReportOut.of(report)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.alerts.models import ProtectedSubject
 from service.alerts.schemas import PurgeStatusOut, ReviewCaseOut
 from service.governance.purges import AlertPurge
 from service.governance.report import OverduePurge, TransparencyReport
 from service.governance.reviews import CaseWithAlert, HeightenedState, ReviewCopy
 from service.protocol.clock import rfc3339
-from service.protocol.vocabulary import AlertStatus, Verdict
+from service.protocol.vocabulary import AlertStatus, CancelGrounds, Verdict
 
 
 class ReviewDecision(BaseModel):
@@ -17,6 +18,8 @@ class ReviewDecision(BaseModel):
 
     decision: Verdict
     reason: str = Field(min_length=1, max_length=1000)
+    #: Only with ``cancel``: ``neutrality`` also registers the subject as protected.
+    grounds: CancelGrounds | None = None
 
 
 class HeightenedIn(BaseModel):
@@ -154,3 +157,38 @@ class TransparencyReportOut(BaseModel):
             log_size=report.log_size,
             checkpoint=report.checkpoint,
         )
+
+
+class ProtectedSubjectIn(BaseModel):
+    """A protected person to register: the identity is digested at once, never stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=500)
+    birth_date: str = Field(min_length=1, max_length=64)
+    nationality: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ProtectedSubjectOut(BaseModel):
+    """A register entry: who registered it, when and why; never the identity or digest."""
+
+    id: int
+    reason: str
+    registered_by: str
+    registered_at: str
+    source_alert_id: str | None
+
+    @classmethod
+    def of(cls, entry: ProtectedSubject) -> ProtectedSubjectOut:
+        return cls(
+            id=entry.id,
+            reason=entry.reason,
+            registered_by=entry.registered_by,
+            registered_at=rfc3339(entry.registered_at),
+            source_alert_id=entry.source_alert_id,
+        )
+
+
+class ProtectedSubjectListOut(BaseModel):
+    protected_subjects: list[ProtectedSubjectOut]

@@ -41,6 +41,18 @@ CATEGORIES: frozenset[str] = frozenset(
     }
 )
 
+# Why the originator shares the alert (`purpose`): a closed set of codes, so that screening can
+# read it. A request that partners act against a person (locate, arrest, extradite, detain) is
+# coercive and always held for review (policies/screening.cedar), whatever its kind: a
+# diffusion asking for an arrest is a red notice in all but name. `protect` is locating a
+# missing or endangered person for their own sake (a yellow notice); `inform` shares
+# awareness, `prevent` warns of a threat, `investigate` asks for enquiries or evidence,
+# `identify` asks who a person or body is.
+COERCIVE_PURPOSES: frozenset[str] = frozenset({"locate", "arrest", "extradite", "detain"})
+PURPOSES: frozenset[str] = COERCIVE_PURPOSES | frozenset(
+    {"inform", "prevent", "investigate", "identify", "protect"}
+)
+
 TLP_LABELS: frozenset[str] = frozenset({"clear", "green", "amber", "amber+strict", "red"})
 
 HANDLING_CODES: frozenset[str] = frozenset({"H0", "H1", "H2", "H3"})

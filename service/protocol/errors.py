@@ -79,5 +79,9 @@ class DigestMismatch(AuthenticationFailed):
     pass
 
 
+class WrongAuthority(AuthenticationFailed):
+    """The request names (and so was signed for) an authority that is not this broker's."""
+
+
 class NotReady(LiaisonError):
     """The service cannot serve yet (database unreachable, migrations not current)."""

@@ -13,6 +13,7 @@ from service.protocol.claims import (
     CLEAR_CLAIMS,
     HANDLING_CODES,
     KINDS,
+    PURPOSES,
     SUBJECT_STATUSES,
     TLP_LABELS,
 )
@@ -103,14 +104,15 @@ def validate_claims(
     if expires_at - issued_at > MAX_LIFETIME:
         raise InvalidInput("exp is more than ten years after iat")
     kind, category, tlp = claims.get("kind"), claims.get("category"), claims.get("tlp")
-    if kind not in KINDS:
+    # Types first: a JSON array or object is unhashable, and `in` would raise TypeError.
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InvalidInput(f"unknown kind {kind!r}")
-    if category not in CATEGORIES:
+    if not isinstance(category, str) or category not in CATEGORIES:
         raise InvalidInput(f"unknown category {category!r}")
-    if tlp not in TLP_LABELS:
+    if not isinstance(tlp, str) or tlp not in TLP_LABELS:
         raise InvalidInput(f"unknown tlp {tlp!r}")
     handling = claims.get("handling", [])
-    if not isinstance(handling, list) or not set(handling) <= HANDLING_CODES:
+    if not _codes(handling, HANDLING_CODES):
         raise InvalidInput(f"handling must be a list of codes from {sorted(HANDLING_CODES)}")
     audience = claims.get("audience")
     if not isinstance(audience, dict) or set(audience) - {"agencies", "groups", "all"}:
@@ -132,6 +134,9 @@ def validate_claims(
     cnf = claims.get("cnf")
     if not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict) or set(cnf) != {"jwk"}:
         raise InvalidInput('cnf must be {"jwk": <the broker\'s kb_key>}')
+    purpose = claims.get("purpose")
+    if not isinstance(purpose, str) or purpose not in PURPOSES:
+        raise InvalidInput(f"purpose must be one of {sorted(PURPOSES)}")
     character = _markers(claims, "character", CHARACTERS)
     subject_status = _markers(claims, "subject_status", SUBJECT_STATUSES)
     issuer = claims.get("iss")
@@ -149,7 +154,7 @@ def validate_claims(
         audience_agencies=agencies,
         audience_groups=groups,
         audience_all=audience_all,
-        purpose=_text(claims, "purpose"),
+        purpose=purpose,
         legal_basis=_text(claims, "legal_basis"),
         supersedes=supersedes,
         cnf_jwk=dict(cnf["jwk"]),
@@ -160,6 +165,14 @@ def validate_claims(
 
 def _markers(claims: dict[str, Any], name: str, allowed: frozenset[str]) -> tuple[str, ...]:
     value = claims.get(name, [])
-    if not isinstance(value, list) or not set(value) <= allowed or len(set(value)) != len(value):
+    if not _codes(value, allowed) or len(set(value)) != len(value):
         raise InvalidInput(f"{name} must be a list of distinct values from {sorted(allowed)}")
     return tuple(value)
+
+
+def _codes(value: Any, allowed: frozenset[str]) -> bool:
+    """True if ``value`` is a list of codes from ``allowed``. Types first: a JSON array or
+    object is unhashable, and testing it with ``in`` would raise TypeError."""
+    return isinstance(value, list) and all(
+        isinstance(item, str) and item in allowed for item in value
+    )

@@ -76,6 +76,10 @@ class CaseStatus(StrEnum):
     REJECTED = "rejected"
     UPHELD = "upheld"
     CANCELLED = "cancelled"
+    #: Closed without a verdict: the alert was withdrawn or superseded (docs/lifecycle.md).
+    WITHDRAWN = "withdrawn"
+    #: Closed without a verdict: the alert's content was shredded by retention.
+    CLOSED = "closed"
 
 
 class Verdict(StrEnum):
@@ -86,6 +90,14 @@ class Verdict(StrEnum):
     REJECT = "reject"
     UPHOLD = "uphold"
     CANCEL = "cancel"
+
+
+class CancelGrounds(StrEnum):
+    """Why a reviewer cancels a challenged alert, when the reason has consequences:
+    ``neutrality`` (a political, military, religious or racial case dressed as another)
+    registers the alert's subject as protected, so that the next alert about them is held."""
+
+    NEUTRALITY = "neutrality"
 
 
 class AuditEvent(StrEnum):
@@ -107,5 +119,7 @@ class AuditEvent(StrEnum):
     ALERT_SHREDDED = "alert.shredded"
     REVIEW_OPENED = "review.opened"
     REVIEW_DECISION = "review.decision"
+    REVIEW_CLOSED = "review.closed"
     REVIEW_HEIGHTENED = "review.heightened"
     AUDIT_QUERY = "audit.query"
+    PROTECTED_REGISTERED = "protected.registered"

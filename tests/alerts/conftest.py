@@ -37,7 +37,7 @@ def default_clear() -> dict[str, Any]:
         "tlp": "amber",
         "handling": [],
         "audience": {"agencies": [], "groups": ["eu"], "all": False},
-        "purpose": "locate and report",
+        "purpose": "investigate",
         "legal_basis": "Convention on mutual assistance, art. 7",
     }
 

@@ -103,7 +103,7 @@ async def test_content_claims_never_reach_the_database_in_plaintext(
         "biometrics": {"fingerprint": marker},
         "charges": [f"charge-{marker}"],
     }
-    posted = await fr.post(content=content, purpose=f"locate {control}")
+    posted = await fr.post(content=content, legal_basis=f"treaty {control}")
     alert_id = posted["alert_id"]
 
     # Positive control: the legitimate recipients recover the marker through the SDK.
@@ -125,7 +125,7 @@ async def test_content_claims_never_reach_the_database_in_plaintext(
     else:
         stored = await postgresql_text(engine)
         hex_too = True
-    # The scan sees what is stored: the clear purpose and the alert id are there.
+    # The scan sees what is stored: the clear legal basis and the alert id are there.
     assert control.encode() in stored
     assert alert_id.encode() in stored
     assert leaks(stored, marker.encode(), hex_too=hex_too) == []

@@ -35,7 +35,7 @@ CLAIMS = ("subject", "narrative", "biometrics", "last_known_location")
 TLP = ("clear", "green", "amber", "amber+strict", "red")
 CATEGORIES = ("corruption", "missing-person", "terrorism", "cybercrime")
 HANDLING = ("H0", "H1", "H2", "H3")
-PURPOSE = "locate and report"
+PURPOSE = "investigate"
 LEGAL_BASIS = "Convention on mutual assistance, art. 7"
 EXAMPLES = itertools.count()
 

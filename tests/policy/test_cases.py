@@ -32,7 +32,7 @@ CASE_DEFAULTS: dict[str, Any] = {
         "tlp": "red",
         "handling": ["H0"],
         "audience": {"agencies": ["named-agency"], "groups": [], "all": False},
-        "purpose": "arrest",
+        "purpose": "investigate",
         "legal_basis": "warrant",
     },
     "claims": ["subject", "biometrics"],
@@ -44,6 +44,11 @@ CASE_DEFAULTS: dict[str, Any] = {
 # applies, and the facts it reads (of the alert, of the originator).
 SCREENING_HOLDS: dict[str, tuple[Callable[[AlertFacts, PartnerFacts], bool], str, str]] = {
     "screening-hold-red-notice": (lambda alert, _: alert.kind == "red", "kind", ""),
+    "screening-hold-coercive-purpose": (
+        lambda alert, _: alert.purpose in {"locate", "arrest", "extradite", "detain"},
+        "purpose",
+        "",
+    ),
     "screening-hold-article-3": (
         lambda alert, _: bool(alert.character & {"political", "military", "religious", "racial"}),
         "character",

@@ -190,6 +190,8 @@ def expected_holds(alert: AlertFacts, originator: PartnerFacts) -> set[str]:
     """The shipped screening holds, from the governance issue."""
     holds = {
         "screening-hold-red-notice": alert.kind == "red",
+        "screening-hold-coercive-purpose": alert.purpose
+        in {"locate", "arrest", "extradite", "detain"},
         "screening-hold-article-3": bool(alert.character & ARTICLE_3),
         "screening-hold-protected-subject": bool(alert.subject_status & PROTECTED),
         "screening-hold-heightened-review": originator.heightened_review,
