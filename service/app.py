@@ -13,18 +13,22 @@ from fastapi import FastAPI
 
 from service import __version__, operations
 from service.alerts import routes as alert_routes
-from service.alerts import simulation_routes
+from service.alerts import schema_routes, simulation_routes
 from service.alerts.actions import AlertActions
 from service.alerts.cases import CaseRepository
 from service.alerts.notify import listen
 from service.alerts.repository import AlertRepository
 from service.api import problems
 from service.api.dependencies import transaction
+from service.api.docs import install_docs
 from service.api.limits import BodyLimitMiddleware
-from service.api.metrics import Metrics, MetricsMiddleware
+from service.api.logging import RequestContextMiddleware, configure_logging
+from service.api.metrics import Metrics, MetricsMiddleware, mark_worker_dead
+from service.api.openapi import customise_openapi
 from service.audit import routes as audit_routes
 from service.audit.log import AuditLog
 from service.auth.nonces import NonceRepository
+from service.console import install_console
 from service.governance import protected_routes
 from service.governance import routes as governance_routes
 from service.governance.retention import Retention
@@ -32,7 +36,7 @@ from service.policy import routes as policy_routes
 from service.protocol.clock import Clock
 from service.protocol.errors import NotReady
 from service.registry import routes as registry_routes
-from service.runtime import Runtime, build_runtime, close_runtime
+from service.runtime import INTEGRATOR_TASK, Runtime, build_runtime, close_runtime
 from service.settings import Settings
 
 logger = logging.getLogger("liaison")
@@ -71,7 +75,12 @@ async def expire_due(runtime: Runtime) -> list[str]:
         actions = AlertActions(
             AlertRepository(session), AuditLog(session, now), runtime.require_policy(), now
         )
-        return await actions.expire_due()
+        expired = await actions.expire_due()
+    if expired:
+        logger.info(
+            "expired %d alerts", len(expired), extra={"event": "alert.expired", "alerts": expired}
+        )
+    return expired
 
 
 async def shred_due(runtime: Runtime) -> list[str]:
@@ -86,7 +95,14 @@ async def shred_due(runtime: Runtime) -> list[str]:
             settings.retention_default_days,
             settings.retention_days,
         )
-        return await retention.shred_due()
+        shredded = await retention.shred_due()
+    if shredded:
+        logger.info(
+            "shredded %d alerts past retention",
+            len(shredded),
+            extra={"event": "alert.shredded", "alerts": shredded},
+        )
+    return shredded
 
 
 def _reload_on_sighup(runtime: Runtime) -> None:
@@ -94,8 +110,7 @@ def _reload_on_sighup(runtime: Runtime) -> None:
 
     async def reload() -> None:
         try:
-            version = await runtime.reload_policy()
-            logger.info("policy set %s loaded on SIGHUP", version)
+            await runtime.reload_policy()
         except Exception:
             logger.exception("policy reload on SIGHUP failed; the previous set stays in force")
 
@@ -119,7 +134,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             await integrator.drain()
             tasks = [
                 asyncio.create_task(_sweep_nonces(runtime), name="nonce-sweep"),
-                asyncio.create_task(integrator.run(), name="audit-integrator"),
+                asyncio.create_task(integrator.run(), name=INTEGRATOR_TASK),
                 asyncio.create_task(_expire_alerts(runtime), name="alert-expiry"),
             ]
             if runtime.engine.dialect.name == "postgresql":
@@ -129,6 +144,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                         name="feed-listener",
                     )
                 )
+            runtime.background = {task.get_name(): task for task in tasks}
             _reload_on_sighup(runtime)
             try:
                 yield
@@ -138,6 +154,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             await close_runtime(runtime)
+            mark_worker_dead()
 
     # Interactive docs and the OpenAPI document map the attack surface for anyone: production
     # serves them only when LIAISON_API_DOCS says so.
@@ -146,8 +163,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         title="Liaison",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        # The docs pages are served from packaged assets (service.api.docs), never a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.metrics = metrics = Metrics()
@@ -160,11 +178,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(simulation_routes.router)
     app.include_router(governance_routes.router)
     app.include_router(protected_routes.router)
+    app.include_router(schema_routes.router)
+    customise_openapi(app)
+    install_docs(app, docs)
+    install_console(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Outermost: the request id and the access line cover everything below, errors included.
+    app.add_middleware(RequestContextMiddleware)
     return app
 
 
 def create_app_from_environment() -> FastAPI:
-    """Factory for ``uvicorn --factory``: settings from ``LIAISON_*`` (``liaison serve``)."""
+    """Factory for ``uvicorn --factory``: settings from ``LIAISON_*`` (``liaison serve``).
+
+    Each worker process calls it after uvicorn configured its own logging, so this is where
+    the structured logs (``service.api.logging``) replace uvicorn's.
+    """
+    configure_logging()
     return create_app(Settings())

@@ -9,6 +9,7 @@ module. Endpoints reach the components through typed dependencies
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from service.protocol.note import NoteSigner
 from service.protocol.vocabulary import AuditEvent
 from service.settings import Settings
 
+logger = logging.getLogger("liaison.policy")
+INTEGRATOR_TASK = "audit-integrator"
+
 
 @dataclass
 class Runtime(Core):
@@ -41,6 +45,8 @@ class Runtime(Core):
     integrator: Integrator | None = None
     policy: PolicyGateway | None = None
     notifier: FeedNotifier = field(default_factory=FeedNotifier)
+    #: The app's background tasks by name (``INTEGRATOR_TASK``…), for the readiness check.
+    background: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.commit_hooks.append(self._wake)
@@ -78,6 +84,10 @@ class Runtime(Core):
                 },
             )
         self.policy = engine
+        logger.info(
+            "policy set loaded",
+            extra={"event": "policy.loaded", "policy_version": engine.version, "actor": actor},
+        )
         if self.integrator is not None:
             self.integrator.wake.set()
         return engine.version
@@ -121,8 +131,9 @@ async def build_runtime(
     try:
         await ensure_current(engine)
         kek = read_kek(settings)
-        async with runtime.sessionmaker() as session:
-            runtime.broker_keys = await load_broker_keys(session, kek)
+        # In a transaction: a database without a stored register key gets one here.
+        async with runtime.sessionmaker() as session, session.begin():
+            runtime.broker_keys = await load_broker_keys(session, kek, runtime.clock.now())
         runtime.integrator = Integrator(
             runtime.sessionmaker, runtime.checkpoint_signer(), runtime.clock
         )

@@ -10,6 +10,7 @@ from service.alerts.gateway import PolicyGateway, partner_facts
 from service.alerts.models import Alert
 from service.alerts.notify import mark_published
 from service.alerts.repository import AlertRepository, Directory
+from service.api.metrics import count_decisions
 from service.api.principal import BROKER_ID
 from service.audit.sink import AuditSink
 from service.policy.facts import AlertFacts, Decision, PartnerFacts
@@ -57,6 +58,7 @@ class FanOut:
             Decision(p, False, tuple(facts.claims), (NO_ENCRYPTION_KEY,))
             for p in sorted(undeliverable)
         ]
+        count_decisions(d.receive for d in decisions)
         version = self.gateway.version
         await self.repository.insert_decisions(
             [

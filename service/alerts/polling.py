@@ -14,6 +14,7 @@ from service.alerts.feed import FeedService, ServedItem, current_encryption_key,
 from service.alerts.notify import POLL_SECONDS, FeedNotifier
 from service.alerts.repository import AlertRepository
 from service.api.dependencies import SignedRequest
+from service.api.metrics import feed_items_served
 from service.api.principal import AuthenticatedPrincipal
 from service.audit.log import AuditLog
 from service.audit.repository import AuditRepository
@@ -74,6 +75,7 @@ async def poll(
                 checkpoint = await AuditRepository(session).latest_note()
             remaining = deadline - loop.time()
             if served or remaining <= 0:
+                feed_items_served.inc(len(served))
                 return FeedPage(list(served), position, checkpoint or "")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), timeout=min(remaining, POLL_SECONDS))

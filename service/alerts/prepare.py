@@ -110,7 +110,7 @@ async def prepare_decisions(
             verified = await verify_request(RegistryRepository(session), request, now, skew)
             if Role.AGENCY not in verified.roles:
                 return prepared
-            claims = validate_claims(clear, len(names), now, skew)
+            claims = validate_claims(clear, names, now, skew)
         except LiaisonError:
             return prepared
         # Only a verified request gets the registry read and the policy work.

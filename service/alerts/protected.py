@@ -37,6 +37,7 @@ from service.alerts.cases import CaseRepository
 from service.alerts.gateway import PolicyGateway, partner_facts
 from service.alerts.models import Alert, ProtectedSubject, ReviewCase
 from service.alerts.sealing import SealedAlert, open_alert
+from service.api.metrics import count_held
 from service.api.principal import BROKER_ID, AuthenticatedPrincipal
 from service.audit.sink import AuditSink
 from service.policy.facts import AlertFacts
@@ -260,6 +261,7 @@ class RegisterHold:
                 opened_at=self.now,
             )
         )
+        count_held()
         await self.audit.append(
             AuditEvent.ALERT_HELD,
             BROKER_ID,

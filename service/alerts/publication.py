@@ -11,6 +11,7 @@ from service.alerts.gateway import PolicyGateway, partner_facts
 from service.alerts.lifecycle import ActorKind, AlertAction, allowed, close_open_cases, transition
 from service.alerts.models import Alert, ReviewCase
 from service.alerts.repository import AlertRepository
+from service.api.metrics import count_held
 from service.api.principal import BROKER_ID
 from service.audit.sink import AuditSink
 from service.policy.facts import AlertFacts
@@ -60,6 +61,7 @@ class Publisher:
                 opened_at=self.now,
             )
         )
+        count_held()
         await self.audit.append(
             AuditEvent.ALERT_HELD,
             BROKER_ID,

@@ -34,6 +34,19 @@ def seal_alert(kek: bytes, alert_id: str, body: bytes) -> SealedAlert:
     )
 
 
+def rewrap(old_kek: bytes, new_kek: bytes, alert_id: str, wrapped_key: bytes) -> bytes | None:
+    """The alert's data key wrapped under ``new_kek`` instead of ``old_kek``, bound to the
+    same id; None if ``new_kek`` already opens it (a rotation that was interrupted and runs
+    again skips it). Raises VerificationError if neither KEK opens it."""
+    try:
+        open_sealed(new_kek, wrapped_key, _key_aad(alert_id))
+        return None
+    except VerificationError:
+        pass
+    data_key = open_sealed(old_kek, wrapped_key, _key_aad(alert_id))
+    return seal(new_kek, data_key, _key_aad(alert_id))
+
+
 @dataclass(frozen=True)
 class OpenedAlert:
     """An alert opened from storage: the SD-JWT exactly as its originator submitted it and

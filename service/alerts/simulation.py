@@ -53,7 +53,7 @@ async def simulate(
         "exp": horizon,
         "cnf": {"jwk": {}},
     }
-    validated = validate_claims(full, len(content_claims), now, timedelta(seconds=0))
+    validated = validate_claims(full, content_claims, now, timedelta(seconds=0))
     registered = (await alerts.directory(now)).partners
     partners = [p for p in registered if p.id != issuer]
     originator = next((p for p in registered if p.id == issuer), None)

@@ -66,7 +66,7 @@ class SubmissionService:
         except (UnicodeDecodeError, MalformedSdJwt):
             raise MalformedInput("the body is not an SD-JWT compact serialization") from None
         verified = await self._verify_signature(actor, unverified)
-        claims = validate_claims(verified.claims, len(verified.disclosures), self.now, self.skew)
+        claims = validate_claims(verified.claims, list(verified.disclosures), self.now, self.skew)
         if claims.issuer != actor.id:
             raise InvalidInput("iss must be the authenticated principal")
         digest = hashlib.sha256(body).hexdigest()
@@ -133,7 +133,9 @@ class SubmissionService:
         # The register is matched on content, which the policies never see: a registered
         # subject holds the alert whatever the originator declared.
         protected = await registered_subject(
-            self.alerts.session, subject_register_key(self.kek), verified.content
+            self.alerts.session,
+            await subject_register_key(self.alerts.session, self.kek),
+            verified.content,
         )
         if protected is not None:
             hold = RegisterHold(publisher.governance, self.audit, self.gateway, self.now)

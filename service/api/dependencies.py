@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service.api.logging import set_principal
 from service.api.metrics import Metrics
 from service.api.principal import AuthenticatedPrincipal
 from service.protocol.clock import Clock
@@ -162,7 +163,9 @@ async def _principal(
     request: Request, core: CoreDep, session: SessionDep, now: NowDep
 ) -> AuthenticatedPrincipal:
     body = await request.body()
-    return await core.authenticator(session, unverified_request(request, body), now, core.skew)
+    principal = await core.authenticator(session, unverified_request(request, body), now, core.skew)
+    set_principal(request.scope, principal.id)
+    return principal
 
 
 PrincipalDep = Annotated[AuthenticatedPrincipal, Depends(_principal)]
@@ -175,7 +178,11 @@ async def _principal_own_transaction(
     must not hold a transaction (and SQLite's write lock) while they wait or reload."""
     body = await request.body()
     async with transaction(core) as session:
-        return await core.authenticator(session, unverified_request(request, body), now, core.skew)
+        principal = await core.authenticator(
+            session, unverified_request(request, body), now, core.skew
+        )
+    set_principal(request.scope, principal.id)
+    return principal
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,9 @@ class SignedRequest:
     authenticator: Authenticator
 
     async def authenticate(self, session: AsyncSession) -> AuthenticatedPrincipal:
-        return await self.authenticator(session, self.request, self.received_at, self.skew)
+        principal = await self.authenticator(session, self.request, self.received_at, self.skew)
+        set_principal(None, principal.id)
+        return principal
 
 
 async def _signed_request(request: Request, core: CoreDep, now: NowDep) -> SignedRequest:

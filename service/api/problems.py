@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from service.api.metrics import authentication_failures
 from service.protocol import errors
 
 PROBLEM_BASE = "urn:liaison:problem:"
@@ -36,6 +37,11 @@ PROBLEMS: dict[type[errors.LiaisonError], tuple[int, str, str]] = {
     errors.StaleSignature: (401, "stale-signature", "Signature created too far from server time"),
     errors.ReplayedRequest: (401, "replayed-request", "Request nonce was already used"),
     errors.DigestMismatch: (401, "digest-mismatch", "Body does not match Content-Digest"),
+    errors.MalformedDigest: (
+        401,
+        "malformed-digest",
+        "Content-Digest must carry sha-256 in standard padded base64",
+    ),
     errors.WrongAuthority: (401, "wrong-authority", "Request is addressed to another authority"),
     errors.AuthenticationFailed: (401, "authentication-failed", "Authentication failed"),
     errors.Forbidden: (403, "forbidden", "Not allowed"),
@@ -49,6 +55,33 @@ PROBLEMS: dict[type[errors.LiaisonError], tuple[int, str, str]] = {
 }
 
 
+# The types the handlers below answer with, that no domain error maps to (status, slug, title).
+HANDLER_PROBLEMS: tuple[tuple[int, str, str], ...] = (
+    (400, "malformed-body", "Request body cannot be parsed"),
+    (404, "not-found", "Not found"),
+    (405, "method-not-allowed", "Method not allowed"),
+    (422, "validation-failed", "Request failed validation"),
+    (500, "internal-error", "Internal error"),
+)
+
+
+def problem_types(status: int) -> list[tuple[str, str]]:
+    """Every ``(type URI, title)`` the service may answer with ``status``, without repeats:
+    the table's first, then the handlers'. The OpenAPI descriptions are generated from it."""
+    found: dict[str, str] = {}
+    for code, slug, title in [*PROBLEMS.values(), *HANDLER_PROBLEMS]:
+        if code == status:
+            found.setdefault(problem_type(slug), title)
+    return list(found.items())
+
+
+class FieldError(BaseModel):
+    """One failing input of a ``validation-failed`` (or ``invalid-input``) problem."""
+
+    location: list[str]
+    message: str
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem as the service sends it (``application/problem+json``)."""
 
@@ -56,6 +89,8 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str | None = None
+    # Every failing input at once: `validation-failed`, and `invalid-input` when listed.
+    errors: list[FieldError] | None = None
 
 
 def problem_content() -> dict[str, Any]:
@@ -82,6 +117,15 @@ def response_for(error: errors.LiaisonError) -> JSONResponse:
     for cls in type(error).__mro__:
         if cls in PROBLEMS:
             status, slug, title = PROBLEMS[cls]
+            if status == 401:
+                authentication_failures.labels(problem_type(slug)).inc()
+            if isinstance(error, errors.InvalidInput) and error.errors:
+                # Same shape as `validation-failed`'s `errors`: every problem at once.
+                listed = [
+                    {"location": list(item["location"]), "message": item["message"]}
+                    for item in error.errors
+                ]
+                return problem_response(status, slug, title, error.detail, errors=listed)
             return problem_response(status, slug, title, error.detail)
     return problem_response(500, "internal-error", "Internal error")
 

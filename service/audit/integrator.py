@@ -136,7 +136,13 @@ class Integrator:
             try:
                 await self.drain()
             except Exception:
-                logger.exception("audit integration failed; retrying")
+                logger.exception(
+                    "audit integration failed; retrying",
+                    extra={
+                        "event": "audit.integration_failed",
+                        "log_size": None if self._frontier is None else self._frontier.size,
+                    },
+                )
             self.wake.clear()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
             # arrives with a wake-up, and shutdown would then wait for this loop forever.

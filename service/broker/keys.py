@@ -1,5 +1,6 @@
-"""The broker's key material: the key-encryption key, and the checkpoint and key-binding keys
-that every replica shares through the database, wrapped by the KEK."""
+"""The broker's key material: the key-encryption key, and the checkpoint, key-binding and
+protected-subject register keys that every replica shares through the database, wrapped by
+the KEK."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.broker.models import BrokerKey
@@ -31,8 +33,13 @@ from service.settings import Settings
 
 CHECKPOINT = "checkpoint"
 KEY_BINDING = "key-binding"
-# HKDF info of the protected-subject register's key: changing it orphans every stored digest.
-SUBJECT_REGISTER_INFO = b"liaison protected-subject register v1"
+SUBJECT_REGISTER = "subject-register"
+#: Every purpose stored in ``broker_keys``, all wrapped by the KEK (``service.broker.rotation``
+#: re-wraps each).
+PURPOSES = (CHECKPOINT, KEY_BINDING, SUBJECT_REGISTER)
+# HKDF info of the register key that deployments before the stored register key derived from
+# the KEK; their digests stay valid only because the stored key is seeded with that value.
+LEGACY_SUBJECT_REGISTER_INFO = b"liaison protected-subject register v1"
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class BrokerKeys:
     kek: bytes
     checkpoint: SigningPrivateKey
     key_binding: SigningPrivateKey
+    #: The protected-subject register's 32-byte HMAC-SHA256 key (``subject_register_key``).
+    subject_register: bytes
 
 
 def read_kek(settings: Settings) -> bytes:
@@ -53,8 +62,13 @@ def read_kek(settings: Settings) -> bytes:
         text = settings.kek_file.read_text().strip()
     else:
         raise NotReady("no key-encryption key: set LIAISON_KEK or run `liaison init`")
+    return parse_kek(text)
+
+
+def parse_kek(text: str) -> bytes:
+    """A KEK from its base64url text; raises NotReady when it is malformed."""
     try:
-        kek = b64url_decode(text)
+        kek = b64url_decode(text.strip())
     except ValueError:
         raise NotReady("the key-encryption key is not base64url") from None
     if len(kek) != KEY_LENGTH:
@@ -62,20 +76,32 @@ def read_kek(settings: Settings) -> bytes:
     return kek
 
 
-def subject_register_key(kek: bytes) -> bytes:
-    """The 32-byte HMAC-SHA256 key of the protected-subject register, derived from the KEK.
+def legacy_subject_register_key(kek: bytes) -> bytes:
+    """The register key that deployments before the stored register key derived from the KEK.
 
     HKDF-SHA256 (RFC 5869) with an all-zero salt and the fixed info
-    ``SUBJECT_REGISTER_INFO``: every replica derives the same key from the KEK it already
-    holds, so no new secret is generated or stored, and the register's digests are
-    worthless to whoever reads the database without the KEK. Rotating the KEK orphans the
-    register (its digests must be recomputed from the identities, which are not stored).
-    Raises nothing; a malformed KEK is refused earlier by ``read_kek``.
+    ``LEGACY_SUBJECT_REGISTER_INFO``. Used once per deployment, to seed the stored register
+    key of a database that has none, so that the digests registered before stay valid; the
+    stored key, not this derivation, survives a KEK rotation. Raises nothing.
     """
     # RFC 5869 §2.2 extract, §2.3 expand to one block (L = HashLen = 32), with the standard
     # library's HMAC: one HMAC per step needs no hazmat primitive.
     prk = hmac.new(bytes(hashlib.sha256().digest_size), kek, hashlib.sha256).digest()
-    return hmac.new(prk, SUBJECT_REGISTER_INFO + b"\x01", hashlib.sha256).digest()
+    return hmac.new(prk, LEGACY_SUBJECT_REGISTER_INFO + b"\x01", hashlib.sha256).digest()
+
+
+async def subject_register_key(session: AsyncSession, kek: bytes) -> bytes:
+    """The protected-subject register's HMAC key, unwrapped from ``broker_keys`` with ``kek``.
+
+    For code that holds the KEK but not the loaded ``BrokerKeys`` (which carry the same key
+    as ``subject_register``). The key is random and stored wrapped, so rotating the KEK
+    re-wraps it and every register digest stays valid. Raises NotReady if the key is missing
+    or ``kek`` does not open it.
+    """
+    row = await session.get(BrokerKey, SUBJECT_REGISTER)
+    if row is None:
+        raise NotReady("the protected-subject register key is missing: restart the service")
+    return _unwrap(kek, row)
 
 
 def write_new_kek(path: Path) -> bytes:
@@ -92,8 +118,38 @@ def _aad(purpose: str, kid: str) -> bytes:
     return f"liaison-broker-key:{purpose}:{kid}".encode()
 
 
+def wrap_broker_key(kek: bytes, purpose: str, kid: str, private: bytes) -> bytes:
+    """``private`` sealed under ``kek``, bound to the key's purpose and kid."""
+    return seal(kek, private, _aad(purpose, kid))
+
+
+def unwrap_broker_key(kek: bytes, purpose: str, kid: str, wrapped: bytes) -> bytes:
+    """Reverse ``wrap_broker_key``; raises VerificationError if ``kek`` does not open it."""
+    return open_sealed(kek, wrapped, _aad(purpose, kid))
+
+
+def _unwrap(kek: bytes, row: BrokerKey) -> bytes:
+    try:
+        return unwrap_broker_key(kek, row.purpose, row.kid, row.wrapped_private)
+    except VerificationError:
+        raise NotReady("the key-encryption key does not open the broker keys") from None
+
+
+def _register_row(kek: bytes, key: bytes, now: datetime) -> BrokerKey:
+    # A symmetric key has no public half; its kid names it without revealing it.
+    kid = "subject-register-" + hashlib.sha256(b"liaison register kid" + key).hexdigest()[:32]
+    return BrokerKey(
+        purpose=SUBJECT_REGISTER,
+        kid=kid,
+        public_jwk={},
+        wrapped_private=wrap_broker_key(kek, SUBJECT_REGISTER, kid, key),
+        created_at=now,
+    )
+
+
 async def create_broker_keys(session: AsyncSession, kek: bytes, now: datetime) -> BrokerKeys:
-    """Generate both broker signing keys and store them wrapped; flushes, never commits."""
+    """Generate the broker's signing keys and a random protected-subject register key and
+    store them wrapped; flushes, never commits."""
     generated = {purpose: SigningPrivateKey.generate() for purpose in (CHECKPOINT, KEY_BINDING)}
     for purpose, key in generated.items():
         private = json.dumps(key.to_jwk()).encode()
@@ -102,28 +158,61 @@ async def create_broker_keys(session: AsyncSession, kek: bytes, now: datetime) -
                 purpose=purpose,
                 kid=key.kid,
                 public_jwk=key.public.to_jwk(),
-                wrapped_private=seal(kek, private, _aad(purpose, key.kid)),
+                wrapped_private=wrap_broker_key(kek, purpose, key.kid, private),
                 created_at=now,
             )
         )
+    register = generate_key()
+    session.add(_register_row(kek, register, now))
     await session.flush()
-    return BrokerKeys(kek=kek, checkpoint=generated[CHECKPOINT], key_binding=generated[KEY_BINDING])
+    return BrokerKeys(
+        kek=kek,
+        checkpoint=generated[CHECKPOINT],
+        key_binding=generated[KEY_BINDING],
+        subject_register=register,
+    )
 
 
-async def load_broker_keys(session: AsyncSession, kek: bytes) -> BrokerKeys:
-    """Unwrap the broker keys; raises NotReady if they are missing or the KEK is wrong."""
+async def load_broker_keys(
+    session: AsyncSession, kek: bytes, now: datetime | None = None
+) -> BrokerKeys:
+    """Unwrap the broker keys; raises NotReady if they are missing or the KEK is wrong.
+
+    A database initialised before the register key was stored gets one now (flushed in the
+    caller's transaction, which must commit it), seeded with the key it derived from the KEK
+    (``legacy_subject_register_key``) so that its register digests stay valid; when another
+    replica stores it first, that one is read back.
+    """
     rows = {row.purpose: row for row in (await session.scalars(select(BrokerKey))).all()}
     keys: dict[str, SigningPrivateKey] = {}
     for purpose in (CHECKPOINT, KEY_BINDING):
         row = rows.get(purpose)
         if row is None:
             raise NotReady(f"broker key {purpose!r} is missing: run `liaison init`")
-        try:
-            private = open_sealed(kek, row.wrapped_private, _aad(purpose, row.kid))
-        except VerificationError:
-            raise NotReady("the key-encryption key does not open the broker keys") from None
-        keys[purpose] = SigningPrivateKey.from_jwk(json.loads(private))
-    return BrokerKeys(kek=kek, checkpoint=keys[CHECKPOINT], key_binding=keys[KEY_BINDING])
+        keys[purpose] = SigningPrivateKey.from_jwk(json.loads(_unwrap(kek, row)))
+    register_row = rows.get(SUBJECT_REGISTER)
+    if register_row is None:
+        register_row = await _store_legacy_register_key(session, kek, now or datetime.now(UTC))
+    return BrokerKeys(
+        kek=kek,
+        checkpoint=keys[CHECKPOINT],
+        key_binding=keys[KEY_BINDING],
+        subject_register=_unwrap(kek, register_row),
+    )
+
+
+async def _store_legacy_register_key(session: AsyncSession, kek: bytes, now: datetime) -> BrokerKey:
+    row = _register_row(kek, legacy_subject_register_key(kek), now)
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another replica stored it first: the same key, since both derived it from the KEK.
+        stored = await session.get(BrokerKey, SUBJECT_REGISTER, populate_existing=True)
+        if stored is None:
+            raise
+        return stored
+    return row
 
 
 async def stored_checkpoint_verifier(session: AsyncSession, origin: str) -> NoteVerifier:

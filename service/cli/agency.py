@@ -8,15 +8,35 @@ from typing import Any
 
 import click
 
-from service.cli.common import make_client, run, with_client_options, write_private_jwk
-from service.client import LiaisonAPIError
-from service.protocol.crypto import SigningPrivateKey
+from service.cli.common import (
+    emit_fields,
+    emit_table,
+    make_client,
+    output_option,
+    read_json_object,
+    run,
+    with_client_options,
+    write_private_jwk,
+)
 from service.protocol.vocabulary import Role
 
 
 @click.group()
 def agency() -> None:
-    """Register agencies and manage their keys (signed with an admin's or the agency's key)."""
+    """Register agencies and manage their keys (signed with an admin's or the agency's key).
+
+    \b
+    Roles (--role, repeatable):
+      agency    posts alerts, polls its feed, answers with dispositions (the default)
+      reviewer  reads held alerts and decides reviews (`liaison review`)
+      auditor   reads and verifies the audit log (`liaison audit`, `report`, `purges`)
+      admin     registers agencies, revokes keys, reloads policies
+
+    \b
+    Examples:
+      liaison agency list --key liaison-data/admin.jwk
+      liaison agency show fr-police --key fr-police.sign.jwk --output json
+    """
 
 
 def _echo(data: Any) -> None:
@@ -57,7 +77,16 @@ def add(
     attributes: tuple[str, ...],
     public_file: Path,
 ) -> None:
-    """Register an agency with the public keys from `liaison keygen`."""
+    """Register an agency with the public keys from `liaison keygen`.
+
+    \b
+    Examples:
+      liaison keygen --out fr-police
+      liaison agency add --key liaison-data/admin.jwk --id fr-police \\
+          --name "Police nationale" --country FR --group eu --public fr-police.public.json
+      liaison agency add --key liaison-data/admin.jwk --id ccf --name "Review body" \\
+          --country ZZ --role reviewer --public ccf.public.json
+    """
     parsed: dict[str, Any] = {}
     for item in attributes:
         attr_name, _, raw = item.partition("=")
@@ -65,7 +94,9 @@ def add(
             parsed[attr_name] = json.loads(raw)
         except ValueError:
             parsed[attr_name] = raw
-    public = json.loads(public_file.read_text())
+    public = read_json_object(public_file, "public key file")
+    if "signing_keys" not in public:
+        raise click.ClickException(f"{public_file} has no signing_keys: use `liaison keygen`")
     body = {
         "id": agency_id,
         "name": name,
@@ -81,20 +112,51 @@ def add(
 
 @agency.command("list")
 @with_client_options
-def list_(url: str, key_file: Path, ca: Path | None) -> None:
-    """List registered principals."""
-    for item in run(_call(url, key_file, ca, "list_agencies")):
-        click.echo(
-            f"{item['id']:<24} {item['country']:<3} {','.join(item['roles']):<20} {item['name']}"
-        )
+@output_option
+def list_(url: str, key_file: Path, ca: Path | None, output: str) -> None:
+    """List registered principals.
+
+    \b
+    Examples:
+      liaison agency list --key liaison-data/admin.jwk
+      liaison agency list --key fr-police.sign.jwk --output json
+    """
+    items = run(_call(url, key_file, ca, "list_agencies"))
+    if output == "json":
+        _echo(items)
+        return
+    emit_table(
+        None,
+        ["id", "country", "roles", "groups", "name"],
+        [
+            [i["id"], i["country"], ",".join(i["roles"]), ",".join(i.get("groups", [])), i["name"]]
+            for i in items
+        ],
+    )
 
 
 @agency.command("show")
 @with_client_options
 @click.argument("agency_id")
-def show(url: str, key_file: Path, ca: Path | None, agency_id: str) -> None:
-    """Show one principal with its public keys."""
-    _echo(run(_call(url, key_file, ca, "get_agency", agency_id)))
+@output_option
+def show(url: str, key_file: Path, ca: Path | None, agency_id: str, output: str) -> None:
+    """Show one principal with its public keys.
+
+    \b
+    Examples:
+      liaison agency show fr-police --key fr-police.sign.jwk
+    """
+    item = run(_call(url, key_file, ca, "get_agency", agency_id))
+    if output == "json":
+        _echo(item)
+        return
+    keys = [*item.get("signing_keys", []), *item.get("encryption_keys", [])]
+    emit_fields(
+        f"agency {agency_id}",
+        {k: v for k, v in item.items() if k not in ("signing_keys", "encryption_keys")},
+    )
+    columns = ["kid", "use", "crv", "not_after", "revoked_at"]
+    emit_table("keys", columns, [[k.get(c) for c in columns] for k in keys])
 
 
 @agency.command("rotate-key")
@@ -105,7 +167,18 @@ def show(url: str, key_file: Path, ca: Path | None, agency_id: str) -> None:
 def rotate_key(
     url: str, key_file: Path, ca: Path | None, agency_id: str, out: Path, retire_old: bool
 ) -> None:
-    """Add a new signing key (written to OUT); the old one stays valid until its not_after."""
+    """Add a new signing key (written to OUT); the old one stays valid until its not_after.
+
+    Name OUT AGENCY.N.sign.jwk: `feed poll` then still finds the agency and its
+    encryption keys (AGENCY.enc.jwk and any AGENCY.N.enc.jwk).
+
+    \b
+    Examples:
+      liaison agency rotate-key --key fr-police.sign.jwk --id fr-police \\
+          --out fr-police.2.sign.jwk --retire-old
+    """
+    from service.protocol.crypto import SigningPrivateKey
+
     new_key = SigningPrivateKey.generate()
     write_private_jwk(out, new_key.to_jwk())
     _echo(run(_call(url, key_file, ca, "add_key", agency_id, new_key.public.to_jwk())))
@@ -122,13 +195,15 @@ def rotate_key(
 def revoke_key(
     url: str, key_file: Path, ca: Path | None, agency_id: str, kid: str, reason: str | None
 ) -> None:
-    """Revoke a key immediately."""
+    """Revoke a key immediately.
+
+    \b
+    Examples:
+      liaison agency revoke-key --key liaison-data/admin.jwk --id fr-police --kid KID
+    """
     _echo(run(_call(url, key_file, ca, "revoke_key", agency_id, kid, reason)))
 
 
 async def _call(url: str, key_file: Path, ca: Path | None, method: str, *args: Any) -> Any:
     async with make_client(url, key_file, ca) as client:
-        try:
-            return await getattr(client, method)(*args)
-        except LiaisonAPIError as error:
-            raise click.ClickException(str(error)) from None
+        return await getattr(client, method)(*args)

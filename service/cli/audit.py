@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from service.audit.database_source import DatabaseLogSource
-from service.broker.keys import stored_checkpoint_verifier
-from service.cli.common import make_client, run
+from service.cli.common import (
+    call,
+    emit_json,
+    emit_table,
+    make_client,
+    output_option,
+    run,
+    with_client_options,
+)
 from service.client import LiaisonAPIError
 from service.client.log_monitor import save_checkpoint_note
 from service.client.log_source import HttpLogSource
@@ -23,7 +31,6 @@ from service.protocol.logverify import (
     verify_log,
 )
 from service.protocol.note import Checkpoint, NoteVerifier
-from service.settings import Settings
 
 TOFU_WARNING = (
     "warning: no --vkey given; trusting the checkpoint key {source} on first use: {vkey}\n"
@@ -33,7 +40,13 @@ TOFU_WARNING = (
 
 @click.group()
 def audit() -> None:
-    """Verify the broker's transparency log."""
+    """Verify and search the broker's transparency log (auditors).
+
+    \b
+    Examples:
+      liaison audit verify --key auditor.sign.jwk --trusted-checkpoint cp.txt
+      liaison audit search --key auditor.sign.jwk --event alert.published
+    """
 
 
 def _verifier_from_option(vkey: str) -> NoteVerifier:
@@ -55,10 +68,58 @@ def _trusted(path: Path | None, verifier: NoteVerifier, origin: str) -> Checkpoi
         raise LogVerificationError(f"the trusted checkpoint in {path}: {exc}") from None
 
 
+class ProgressSource:
+    """A LogSource that shows how many entries were read (a rich progress bar on stderr)."""
+
+    def __init__(self, source: LogSource) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self._source = source
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = self._progress.add_task("verifying entries", total=None)
+
+    def __enter__(self) -> ProgressSource:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    async def checkpoint_note(self) -> str:
+        note = await self._source.checkpoint_note()
+        lines = note.splitlines()
+        if len(lines) > 1 and lines[1].isdigit():  # C2SP checkpoint: origin, size, root
+            self._progress.update(self._task, total=int(lines[1]))
+        return note
+
+    async def entries(self, start: int, end: int) -> list[bytes]:
+        leaves = await self._source.entries(start, end)
+        self._progress.update(self._task, completed=start + len(leaves))
+        return leaves
+
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return await self._source.inclusion_proof(index, size)
+
+    async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        return await self._source.consistency_proof(old_size, new_size)
+
+
 async def _verify(
     source: LogSource, verifier: NoteVerifier, origin: str, trusted_file: Path | None
 ) -> VerificationReport:
-    return await verify_log(source, verifier, origin, _trusted(trusted_file, verifier, origin))
+    trusted = _trusted(trusted_file, verifier, origin)
+    if not sys.stderr.isatty():
+        return await verify_log(source, verifier, origin, trusted)
+    with ProgressSource(source) as shown:
+        return await verify_log(shown, verifier, origin, trusted)
 
 
 async def _verify_over_http(
@@ -87,6 +148,12 @@ async def _verify_over_http(
 async def _verify_database(
     database_url: str, vkey: str | None, origin: str | None, trusted_file: Path | None
 ) -> VerificationReport:
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from service.audit.database_source import DatabaseLogSource
+    from service.broker.keys import stored_checkpoint_verifier
+    from service.settings import Settings
+
     if origin is None:
         try:
             origin = Settings().origin
@@ -111,11 +178,20 @@ async def _verify_database(
 
 
 @audit.command("verify")
-@click.option("--url", envvar="LIAISON_URL", default="https://localhost:8443", show_default=True)
+@click.option(
+    "--url",
+    envvar="LIAISON_URL",
+    show_envvar=True,
+    default="https://localhost:8443",
+    show_default=True,
+    help="The broker's base URL.",
+)
 @click.option(
     "--key",
     "key_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="LIAISON_KEY",
+    show_envvar=True,
     default=None,
     help="The auditor's private signing JWK (required unless --database).",
 )
@@ -123,6 +199,7 @@ async def _verify_database(
     "--ca",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     envvar="LIAISON_CA",
+    show_envvar=True,
     default=None,
     help="CA bundle to trust for HTTPS; default: system store.",
 )
@@ -158,7 +235,15 @@ def verify(
 
     Exits non-zero, naming the first bad entry when it can be located, if any entry was
     altered, removed or reordered, or if the log does not extend the trusted checkpoint.
+
+    \b
+    Examples:
+      liaison audit verify --key auditor.sign.jwk --trusted-checkpoint cp.txt
+      # cp.txt: the last verified signed checkpoint, written on success
+      liaison audit verify --database sqlite+aiosqlite:///liaison-data/liaison.sqlite3
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         if database_url is not None:
             report = run(_verify_database(database_url, vkey, origin, trusted_file))
@@ -170,7 +255,7 @@ def verify(
         raise click.ClickException(f"audit log verification FAILED: {exc}") from None
     except LiaisonAPIError as exc:
         raise click.ClickException(f"the broker refused: {exc}") from None
-    except SQLAlchemyError as exc:
+    except SQLAlchemyError as exc:  # only raised when --database imported SQLAlchemy
         raise click.ClickException(f"cannot read the audit log: {type(exc).__name__}") from None
     _summarise(report, trusted_file)
 
@@ -188,3 +273,140 @@ def _summarise(report: VerificationReport, trusted_file: Path | None) -> None:
     if trusted_file is not None:
         save_checkpoint_note(trusted_file, report.checkpoint_note)
         click.echo(f"  saved        checkpoint of size {report.size} to {trusted_file}")
+
+
+def _entry(leaf: bytes) -> Any:
+    try:
+        return json.loads(leaf)
+    except ValueError:
+        return b64encode_std(leaf)
+
+
+@audit.command("search")
+@with_client_options
+@click.option("--alert", "alert_id", default=None, help="Entries about this alert.")
+@click.option("--partner", default=None, help="Entries naming this partner.")
+@click.option("--event", default=None, help="Event name, e.g. alert.published.")
+@click.option("--since", type=click.DateTime(), default=None, help="UTC, e.g. 2026-01-01.")
+@click.option("--until", type=click.DateTime(), default=None)
+@click.option("--after", type=int, default=None, help="Continue after this entry index.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@output_option
+def search(
+    url: str,
+    key_file: Path,
+    ca: Path | None,
+    alert_id: str | None,
+    partner: str | None,
+    event: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: int | None,
+    limit: int,
+    output: str,
+) -> None:
+    """Search the audit log (auditors); the query itself is logged.
+
+    \b
+    Examples:
+      liaison audit search --key auditor.sign.jwk --alert ID
+      liaison audit search --key auditor.sign.jwk --event alert.published --output json
+    """
+    from datetime import UTC
+
+    found = run(
+        call(
+            url,
+            key_file,
+            ca,
+            lambda client: client.audit_search(
+                alert_id=alert_id,
+                partner=partner,
+                event=event,
+                since=since.replace(tzinfo=UTC) if since else None,
+                until=until.replace(tzinfo=UTC) if until else None,
+                after=after,
+                limit=limit,
+            ),
+        )
+    )
+    if output == "json":
+        emit_json(found)
+        return
+    fixed = ("index", "time", "event", "actor")
+    rows = [
+        [
+            *(entry.get(name, "") for name in fixed),
+            json.dumps({k: v for k, v in entry.items() if k not in fixed}, sort_keys=True),
+        ]
+        for entry in found["entries"]
+    ]
+    emit_table(None, [*fixed, "details"], rows)
+    if found.get("next") is not None:
+        click.echo(f"more: --after {found['next']}")
+
+
+@audit.command("entries")
+@with_client_options
+@click.option("--start", type=int, required=True)
+@click.option("--end", type=int, required=True, help="Exclusive; at most 1000 after START.")
+@output_option
+def entries(url: str, key_file: Path, ca: Path | None, start: int, end: int, output: str) -> None:
+    """Raw entries START <= i < END of the log (auditors).
+
+    \b
+    Examples:
+      liaison audit entries --key auditor.sign.jwk --start 0 --end 10
+    """
+    leaves = run(call(url, key_file, ca, lambda client: client.audit_entries(start, end)))
+    decoded = [_entry(leaf) for leaf in leaves]
+    if output == "json":
+        emit_json(decoded)
+        return
+    emit_table(
+        None,
+        ["index", "entry"],
+        [[start + i, json.dumps(e, sort_keys=True)] for i, e in enumerate(decoded)],
+    )
+
+
+@audit.command("receipt")
+@with_client_options
+@click.argument("index", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def receipt(url: str, key_file: Path, ca: Path | None, index: int, out: Path | None) -> None:
+    """A tlog-proof receipt of entry INDEX, verifiable offline.
+
+    \b
+    Examples:
+      liaison audit receipt 12 --key fr-police.sign.jwk --out entry-12.proof
+    """
+    text = run(call(url, key_file, ca, lambda client: client.receipt(index)))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text)
+        click.echo(f"receipt of entry {index} -> {out}")
+
+
+@audit.command("proof")
+@with_client_options
+@click.argument("index", type=int)
+@click.option("--size", type=int, required=True, help="Tree size the proof is for.")
+@output_option
+def proof(url: str, key_file: Path, ca: Path | None, index: int, size: int, output: str) -> None:
+    """The inclusion proof of entry INDEX in the tree of SIZE.
+
+    \b
+    Examples:
+      liaison audit proof 12 --size 40 --key auditor.sign.jwk
+    """
+    document = run(call(url, key_file, ca, lambda client: client.audit_proof(index, size)))
+    if output == "json":
+        emit_json(document)
+        return
+    emit_table(
+        f"inclusion proof of {index} in {size}",
+        ["#", "hash"],
+        [[i, h] for i, h in enumerate(document.get("hashes", []))],
+    )

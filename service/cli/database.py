@@ -13,7 +13,13 @@ from service.db.migrations import current_revision, downgrade, head_revision, up
 
 @click.group()
 def db() -> None:
-    """Database schema migrations."""
+    """Database schema migrations.
+
+    \b
+    Examples:
+      liaison db current --data-dir liaison-data
+      liaison db upgrade --database postgresql+asyncpg://postgres@127.0.0.1/liaison
+    """
 
 
 @db.command("upgrade")
@@ -21,7 +27,12 @@ def db() -> None:
 @database_option
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(data_dir: Path, database_url: str | None, revision: str) -> None:
-    """Migrate the schema up to REVISION."""
+    """Migrate the schema up to REVISION.
+
+    \b
+    Examples:
+      liaison db upgrade --data-dir liaison-data
+    """
     settings = settings_for(data_dir, database_url)
     upgrade(settings.resolved_database_url, revision)
     click.echo(f"upgraded to {revision}")
@@ -32,7 +43,12 @@ def db_upgrade(data_dir: Path, database_url: str | None, revision: str) -> None:
 @database_option
 @click.option("--revision", required=True)
 def db_downgrade(data_dir: Path, database_url: str | None, revision: str) -> None:
-    """Migrate the schema down to REVISION (``base`` removes every table)."""
+    """Migrate the schema down to REVISION ('base' removes every table).
+
+    \b
+    Examples:
+      liaison db downgrade --data-dir liaison-data --revision base
+    """
     settings = settings_for(data_dir, database_url)
     downgrade(settings.resolved_database_url, revision)
     click.echo(f"downgraded to {revision}")
@@ -42,7 +58,12 @@ def db_downgrade(data_dir: Path, database_url: str | None, revision: str) -> Non
 @data_dir_option
 @database_option
 def db_current(data_dir: Path, database_url: str | None) -> None:
-    """Show the database's revision and the code's head revision."""
+    """Show the database's revision and the code's head revision.
+
+    \b
+    Examples:
+      liaison db current --data-dir liaison-data
+    """
     settings = settings_for(data_dir, database_url)
 
     async def read() -> str | None:

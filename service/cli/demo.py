@@ -237,7 +237,13 @@ async def _exchange(data_dir: Path, base: str, ca: Path) -> None:
 )
 @click.pass_context
 def demo(context: click.Context, data_dir: Path | None) -> None:
-    """Run a fictional network end to end over HTTPS and print what happens."""
+    """Run a fictional network end to end over HTTPS and print what happens.
+
+    \b
+    Examples:
+      liaison demo
+      liaison demo --data-dir demo-data   # keep the broker to explore it afterwards
+    """
     from service.cli.setup import dev_certs, init
 
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="liaison-demo-"))

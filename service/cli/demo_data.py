@@ -69,7 +69,7 @@ ALERTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
             "category": "corruption",
             "tlp": "clear",
             "audience": {"agencies": [], "groups": [], "all": True},
-            "purpose": "locate and provisionally arrest with a view to extradition",
+            "purpose": "extradite",
             "legal_basis": "arrest warrant 2026/114 of the Ruritanian anti-corruption court",
         },
         {
@@ -85,7 +85,7 @@ ALERTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
             "category": "terrorism",
             "tlp": "amber",
             "audience": {"agencies": [], "groups": ["counter-terrorism"], "all": False},
-            "purpose": "threat awareness",
+            "purpose": "prevent",
             "legal_basis": "counter-terrorism cooperation treaty, art. 4",
         },
         {
@@ -104,7 +104,7 @@ ALERTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
                 "groups": [],
                 "all": False,
             },
-            "purpose": "preserve evidence",
+            "purpose": "investigate",
             "legal_basis": "Budapest Convention, art. 29",
         },
         {
@@ -119,7 +119,7 @@ ALERTS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
             "category": "missing-person",
             "tlp": "green",
             "audience": {"agencies": [], "groups": ["balkan-pact"], "all": False},
-            "purpose": "locate a missing minor",
+            "purpose": "protect",
             "legal_basis": "child protection protocol, art. 2",
         },
         {

@@ -3,33 +3,51 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from service.cli.common import make_client, run, with_client_options
-from service.client import LiaisonAPIError
-from service.policy.cases import PolicyCaseError, format_result, load_cases, run_cases
-from service.policy.engine import PolicyEngine, PolicyEvaluationError
-from service.policy.policy_set import PolicyLoadError, PolicySet
+
+if TYPE_CHECKING:
+    from service.policy.policy_set import PolicySet
 
 policy_dir_option = click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("policies"),
-    show_default=True,
+    default=None,
     envvar="LIAISON_POLICY_DIR",
-    help="Policy directory: schema.cedarschema, *.cedar files, tests/*.json.",
+    show_envvar=True,
+    help="Policy directory: schema.cedarschema, *.cedar files, tests/*.json "
+    "(default: the one the server uses, from the settings).",
 )
+
+
+def server_policy_directory() -> Path:
+    """The directory ``liaison serve`` loads policies from, with the same settings."""
+    from service.runtime import policy_directory
+    from service.settings import Settings
+
+    try:
+        return policy_directory(Settings())
+    except ValueError as exc:
+        raise click.ClickException(f"cannot read the settings: {exc}") from None
 
 
 @click.group()
 def policy() -> None:
-    """Validate the sharing policies and run their table-driven tests."""
+    """Validate the sharing policies and run their table-driven tests.
+
+    \b
+    Examples:
+      liaison policy check && liaison policy test
+    """
 
 
 def _load(directory: Path) -> PolicySet:
+    from service.policy.policy_set import PolicyLoadError, PolicySet
+
     try:
         return PolicySet.load(directory)
     except PolicyLoadError as exc:
@@ -38,11 +56,17 @@ def _load(directory: Path) -> PolicySet:
 
 @policy.command("check")
 @policy_dir_option
-def check(directory: Path) -> None:
+def check(directory: Path | None) -> None:
     """Parse and validate the policies against the schema; print the version and policy ids.
 
     Exits non-zero, naming file and line, if the set does not load.
+
+    \b
+    Examples:
+      liaison policy check                  # the set the server would load
+      liaison policy check --dir my-policies/
     """
+    directory = directory or server_policy_directory()
     policy_set = _load(directory)
     click.echo(f"policy set {policy_set.version}")
     click.echo(f"{len(policy_set)} policies in {directory}")
@@ -55,11 +79,19 @@ def check(directory: Path) -> None:
 @policy.command("test")
 @policy_dir_option
 @click.option("--verbose", "-v", is_flag=True, help="Also list the cases that pass.")
-def test(directory: Path, verbose: bool) -> None:
+def test(directory: Path | None, verbose: bool) -> None:
     """Run the cases in DIR/tests/*.json; exit non-zero if any fails.
 
     Each failure is printed with what was expected and what the policies decided.
+
+    \b
+    Examples:
+      liaison policy test -v
     """
+    from service.policy.cases import PolicyCaseError, format_result, load_cases, run_cases
+    from service.policy.engine import PolicyEngine, PolicyEvaluationError
+
+    directory = directory or server_policy_directory()
     policy_set = _load(directory)
     try:
         cases = load_cases(directory)
@@ -84,13 +116,15 @@ def test(directory: Path, verbose: bool) -> None:
 @with_client_options
 def reload(url: str, key_file: Path, ca: Path | None) -> None:
     """Ask a running broker to reload its policy files (admin key). A broken set is refused
-    with file and line, and the set in force stays."""
+    with file and line, and the set in force stays.
+
+    \b
+    Examples:
+      liaison policy reload --key liaison-data/admin.jwk
+    """
 
     async def call() -> dict[str, Any]:
         async with make_client(url, key_file, ca) as client:
-            try:
-                return dict((await client.request("POST", "/v1/policy/reload")).json())
-            except LiaisonAPIError as error:
-                raise click.ClickException(str(error)) from None
+            return dict((await client.request("POST", "/v1/policy/reload")).json())
 
     click.echo(f"policy set {run(call())['version']} in force")

@@ -46,6 +46,11 @@ def init(data_dir: Path, database_url: str | None, admin_id: str, country: str) 
     """Create the data directory, the schema, the broker's keys and the first admin.
 
     The admin's private signing key is written to DATA_DIR/admin.jwk.
+
+    \b
+    Examples:
+      liaison init --data-dir liaison-data
+      liaison init --database postgresql+asyncpg://postgres@127.0.0.1/liaison
     """
     settings = settings_for(data_dir, database_url)
     admin_file = data_dir / "admin.jwk"
@@ -76,7 +81,12 @@ def init(data_dir: Path, database_url: str | None, admin_id: str, country: str) 
 @data_dir_option
 @click.option("--host", "hostnames", multiple=True, default=("localhost", "127.0.0.1", "::1"))
 def dev_certs(data_dir: Path, hostnames: tuple[str, ...]) -> None:
-    """Make a local CA and a server certificate in DATA_DIR/tls for HTTPS in development."""
+    """Make a local CA and a server certificate in DATA_DIR/tls for HTTPS in development.
+
+    \b
+    Examples:
+      liaison dev-certs --data-dir liaison-data --host localhost --host 127.0.0.1
+    """
     certs = make_dev_certificates(data_dir / "tls", list(hostnames))
     click.echo(f"CA to trust:   {certs.ca_cert}")
     click.echo(f"server cert:   {certs.server_cert}")

@@ -7,7 +7,9 @@ the broker's key-binding key, the partner's id (``aud``) and the item's cursor (
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +20,7 @@ from service.protocol.crypto import (
     SigningPrivateKey,
     SigningPublicKey,
     VerificationError,
+    b64url_decode,
 )
 from service.protocol.envelope import open_envelope, verify_notice
 from service.protocol.sdjwt import build_alert, parse_sd_jwt, verify_presentation
@@ -75,11 +78,16 @@ class AlertsClient:
         self,
         client: LiaisonClient,
         principal_id: str,
-        encryption_key: EncryptionPrivateKey | None = None,
+        encryption_key: EncryptionPrivateKey | Sequence[EncryptionPrivateKey] | None = None,
     ) -> None:
+        """``encryption_key`` may be several keys (after a rotation): each envelope is
+        opened with the key its ``kid`` header names."""
         self.client = client
         self.principal_id = principal_id
-        self.encryption_key = encryption_key
+        if isinstance(encryption_key, EncryptionPrivateKey):
+            encryption_key = [encryption_key]
+        self.encryption_keys: list[EncryptionPrivateKey] = list(encryption_key or [])
+        self.encryption_key = self.encryption_keys[0] if self.encryption_keys else None
         self._broker: dict[str, Any] | None = None
         self._signing_keys: dict[str, dict[str, SigningPublicKey]] = {}
 
@@ -125,6 +133,19 @@ class AlertsClient:
         body = {"status": status, "reason": reason}
         return dict((await self.client.request("POST", path, json=body)).json())
 
+    def key_for(self, envelope: str) -> EncryptionPrivateKey:
+        """The encryption key named by the envelope's ``kid`` header, else the first key
+        (``open_envelope`` then refuses it with InvalidEnvelope)."""
+        try:
+            header = json.loads(b64url_decode(envelope.split(".", 1)[0]))
+        except ValueError:
+            header = None
+        kid = header.get("kid") if isinstance(header, dict) else None
+        for key in self.encryption_keys:
+            if key.kid == kid:
+                return key
+        return self.encryption_keys[0]
+
     async def _issuer_key(self, originator: str, kid: str) -> SigningPublicKey:
         keys = self._signing_keys.get(originator)
         if keys is None or kid not in keys:
@@ -139,11 +160,11 @@ class AlertsClient:
         self, item: dict[str, Any], *, now: datetime | None = None
     ) -> DeliveredItem:
         """Decrypt and verify one feed item; raises DeliveryRejected (or VerificationError)."""
-        if self.encryption_key is None:
+        if not self.encryption_keys:
             raise ValueError("an encryption key is needed to open feed items")
         broker = await self.broker()
         kb_key = SigningPublicKey.from_jwk(broker["kb_key"])
-        plaintext = open_envelope(self.encryption_key, item["envelope"]).decode("ascii")
+        plaintext = open_envelope(self.key_for(item["envelope"]), item["envelope"]).decode("ascii")
         if item["type"] != "alert":
             notice = verify_notice(plaintext, kb_key, self.principal_id)
             if notice.get("alert_id") != item["alert_id"] or notice.get("type") != item["type"]:

@@ -172,6 +172,43 @@ class LiaisonClient:
         """A C2SP tlog-proof of entry ``index``, verifiable offline with ``verify_tlog_proof``."""
         return (await self.request("GET", f"/v1/audit/receipt/{index}")).text
 
+    async def audit_proof(self, index: int, size: int) -> dict[str, Any]:
+        """The raw inclusion proof document of entry ``index`` in the tree of ``size``."""
+        params = {"index": index, "size": size}
+        return dict((await self.request("GET", "/v1/audit/proof/inclusion", params=params)).json())
+
+    async def reviews(self, status: str | None = "pending") -> list[dict[str, Any]]:
+        """Review cases (reviewers): ``status`` is pending, approved, rejected, upheld or
+        cancelled."""
+        params = {"status": status} if status else {}
+        response = await self.request("GET", "/v1/reviews", params=params)
+        return list(response.json()["reviews"])
+
+    async def read_for_review(self, alert_id: str) -> dict[str, Any]:
+        """``{"case", "nonce", "envelope"}``: the whole alert sealed to the reviewer (logged)."""
+        return dict((await self.request("GET", f"/v1/reviews/{alert_id}")).json())
+
+    async def decide_review(self, alert_id: str, decision: str, reason: str) -> dict[str, Any]:
+        """Approve/reject a held alert, uphold/cancel a challenged one."""
+        body = {"decision": decision, "reason": reason}
+        return dict((await self.request("POST", f"/v1/reviews/{alert_id}", json=body)).json())
+
+    async def heightened_review(self, agency_id: str, active: bool, reason: str) -> dict[str, Any]:
+        """Place an originator under heightened review (every alert held), or lift it."""
+        body = {"active": active, "reason": reason}
+        path = f"/v1/reviews/heightened/{agency_id}"
+        return dict((await self.request("POST", path, json=body)).json())
+
+    async def purges(self, overdue: bool = False) -> list[dict[str, Any]]:
+        """Withdrawn and cancelled alerts with confirmed and outstanding purges."""
+        params = {"overdue": "true"} if overdue else {}
+        return list((await self.request("GET", "/v1/purges", params=params)).json()["purges"])
+
+    async def transparency_report(self, start: datetime, end: datetime) -> dict[str, Any]:
+        """Counts by kind, category and outcome over ``[start, end)``, from the audit log."""
+        params = {"from": start.isoformat(), "to": end.isoformat()}
+        return dict((await self.request("GET", "/v1/transparency", params=params)).json())
+
     async def check_log(self) -> Checkpoint:
         """Fetch the latest checkpoint and prove it extends the last one this client verified.
 

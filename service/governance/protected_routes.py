@@ -8,7 +8,6 @@ from service.alerts.protected import ProtectedSubjectRepository, SubjectIdentity
 from service.api.dependencies import NowDep, PrincipalDep, SessionDep
 from service.audit.log import AuditLog
 from service.broker.dependencies import BrokerKeysDep
-from service.broker.keys import subject_register_key
 from service.governance.schemas import (
     ProtectedSubjectIn,
     ProtectedSubjectListOut,
@@ -33,7 +32,7 @@ async def register_protected_subject(
     entry = await register(
         session,
         AuditLog(session, now),
-        subject_register_key(keys.kek),
+        keys.subject_register,
         principal,
         identity,
         body.reason,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -245,7 +246,7 @@ class ReviewService:
                 await register_from_alert(
                     self.alerts.session,
                     self.audit,
-                    subject_register_key(self.kek),
+                    await subject_register_key(self.alerts.session, self.kek),
                     alert,
                     stored_content(self.kek, alert),
                     f"alert {alert.id} cancelled on neutrality grounds: {reason}",
@@ -264,6 +265,16 @@ class ReviewService:
                 self.escalate_after,
                 self.escalate_window,
             )
+        logging.getLogger("liaison.reviews").info(
+            "review decided",
+            extra={
+                "event": "review.decision",
+                "alert_id": alert.id,
+                "case_id": case.id,
+                "case_kind": case.kind,
+                "verdict": str(verdict),
+            },
+        )
         return CaseWithAlert(case, alert)
 
     async def _notify_originator(self, alert: Alert, item_type: FeedItemType, reason: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 
 class LiaisonError(Exception):
     """Base of every error the domain raises on purpose. ``detail`` is safe to show the caller."""
@@ -19,8 +21,23 @@ class Conflict(LiaisonError):
     pass
 
 
+class InputError(TypedDict):
+    """One problem with an input: where (``location``, the path to the value) and what."""
+
+    location: list[str]
+    message: str
+
+
 class InvalidInput(LiaisonError):
-    """Well-formed but semantically unacceptable input."""
+    """Well-formed but semantically unacceptable input.
+
+    ``errors`` optionally lists every problem found (``detail`` then summarises them all), so
+    that a caller can fix them in one go; it is empty when only ``detail`` is known.
+    """
+
+    def __init__(self, detail: str, errors: list[InputError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors: list[InputError] = list(errors or [])
 
 
 class InvalidPolicy(InvalidInput):
@@ -77,6 +94,11 @@ class ReplayedRequest(AuthenticationFailed):
 
 class DigestMismatch(AuthenticationFailed):
     pass
+
+
+class MalformedDigest(AuthenticationFailed):
+    """The Content-Digest field is not RFC 9530 with a sha-256 member in standard padded
+    base64 (the body itself was not compared)."""
 
 
 class WrongAuthority(AuthenticationFailed):

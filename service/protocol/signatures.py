@@ -8,6 +8,7 @@ check is delegated to ``http-message-signatures`` with an allow-list of one algo
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from service.protocol.crypto.keys import unsafe_public_key_object
 from service.protocol.errors import (
     DigestMismatch,
     InvalidSignature,
+    MalformedDigest,
     MissingComponent,
     StaleSignature,
     UnsignedRequest,
@@ -203,12 +205,30 @@ def verify_signature(
         )
     except (HTTPMessageSignaturesException, InvalidSignature):
         raise InvalidSignature("the signature does not verify") from None
-    if not request.body and _header(request.headers, DIGEST_COMPONENT) is None:
+    field = _header(request.headers, DIGEST_COMPONENT)
+    if not request.body and field is None:
         return
+    check_content_digest(field)
     try:
         verifier.verify_body(message, results, request.body)
     except HTTPMessageSignaturesException:
         raise DigestMismatch("the body does not match the signed Content-Digest") from None
+
+
+_SHA256_MEMBER = re.compile(r"(?:^|,)\s*sha-256=:([A-Za-z0-9+/]*={0,2}):\s*(?:;[^,]*)?(?:,|$)")
+
+
+def check_content_digest(field: str | None) -> None:
+    """Return if ``field`` is an RFC 9530 Content-Digest with a ``sha-256`` member whose
+    value is 32 bytes in standard, padded base64 (RFC 4648 §4), as docs/protocol.md §3.4
+    requires. Other members (``sha-512``) may accompany it; they are not what the broker
+    checks. Raises MalformedDigest otherwise, before the body is compared."""
+    match = _SHA256_MEMBER.search(field or "")
+    if match is None:
+        raise MalformedDigest("Content-Digest needs a sha-256 member (RFC 9530)")
+    value = match.group(1)
+    if len(value) != 44 or not value.endswith("="):
+        raise MalformedDigest("Content-Digest sha-256 must be 32 bytes in padded base64")
 
 
 #: Random bytes in the nonce of every request this side signs (at least MIN_NONCE_BYTES).

@@ -123,3 +123,4 @@ class AuditEvent(StrEnum):
     REVIEW_HEIGHTENED = "review.heightened"
     AUDIT_QUERY = "audit.query"
     PROTECTED_REGISTERED = "protected.registered"
+    KEK_ROTATED = "kek.rotated"

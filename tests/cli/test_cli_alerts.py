@@ -63,7 +63,7 @@ def test_partner_cli_round_trip(live_server: tuple[str, Path], tmp_path: Path) -
                 "category": "fraud",
                 "tlp": "amber",
                 "audience": {"agencies": [], "groups": ["eu"], "all": False},
-                "purpose": "locate",
+                "purpose": "investigate",
                 "legal_basis": "treaty",
                 "content": {
                     "narrative": "Carousel VAT fraud ring",
@@ -76,13 +76,29 @@ def test_partner_cli_round_trip(live_server: tuple[str, Path], tmp_path: Path) -
     alert_id = posted["alert_id"]
     assert posted["status"] == "published"
 
-    polled = cli("feed", "poll", *as_("de-bka"), "--json", str(tmp_path / "de.json")).stdout
+    polled = cli(
+        "feed",
+        "poll",
+        *as_("de-bka"),
+        "--json",
+        str(tmp_path / "de.json"),
+        "--out-dir",
+        str(tmp_path),
+    ).stdout
     assert alert_id in polled and "fraud/TLP:AMBER" in polled
     [item] = json.loads((tmp_path / "de.json").read_text())
     assert item["content"]["narrative"] == "Carousel VAT fraud ring"
     assert item["originator"] == "fr-police"
 
-    outsider = cli("feed", "poll", *as_("us-fbi"), "--json", str(tmp_path / "us.json")).stdout
+    outsider = cli(
+        "feed",
+        "poll",
+        *as_("us-fbi"),
+        "--json",
+        str(tmp_path / "us.json"),
+        "--out-dir",
+        str(tmp_path),
+    ).stdout
     assert alert_id not in outsider
     assert json.loads((tmp_path / "us.json").read_text()) == []
 
@@ -96,7 +112,7 @@ def test_partner_cli_round_trip(live_server: tuple[str, Path], tmp_path: Path) -
         "--reason",
         "open case",
     )
-    shown = json.loads(cli("alert", "show", *as_("fr-police"), alert_id).stdout)
+    shown = json.loads(cli("alert", "show", *as_("fr-police"), alert_id, "--output", "json").stdout)
     assert [d["status"] for d in shown["dispositions"]] == ["acting"]
     hidden = cli("alert", "show", *as_("us-fbi"), alert_id, check=False)
     assert hidden.returncode != 0 and "not-found" in hidden.stderr
@@ -110,6 +126,8 @@ def test_partner_cli_round_trip(live_server: tuple[str, Path], tmp_path: Path) -
         item["cursor"],
         "--json",
         str(tmp_path / "de2.json"),
+        "--out-dir",
+        str(tmp_path),
     ).stdout
     assert "withdrawal" in after and "solved" in after
 

@@ -56,7 +56,7 @@ def test_registry_through_the_cli(live_server: tuple[str, Path], tmp_path: Path)
     own = [*connect, "--key", f"{prefix}.sign.jwk"]
     listing = cli("agency", "list", *own).stdout
     assert "fr-police" in listing and "admin" in listing
-    shown = json.loads(cli("agency", "show", *own, "fr-police").stdout)
+    shown = json.loads(cli("agency", "show", *own, "fr-police", "--output", "json").stdout)
     assert shown["signing_keys"][0]["kid"] == signing["kid"]
 
     rotated = tmp_path / "fr-police.2.sign.jwk"

@@ -29,7 +29,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "genovia-police: declined" in out
     # governance: the red notice is held, read by the reviewer and approved; a challenge
     # leads to cancellation and a withdrawal for the recipient
-    assert "held for review: screening-hold-red-notice" in out
+    assert "held for review: screening-hold-coercive-purpose, screening-hold-red-notice" in out
     assert "approved: the normal fan-out follows" in out
     assert "review decision: cancelled -> alert is cancelled" in out
     assert "freedonia-fbi got a withdrawal notice: political character (Article 3)" in out

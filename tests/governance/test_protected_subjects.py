@@ -131,9 +131,9 @@ async def test_register_from_alert_registers_the_subject_of_a_stored_alert(
 ) -> None:
     fr = network["fr"]
     posted = await fr.post(content=subject_content(NAME))
-    key = subject_register_key(template.kek)
     now = datetime.now(UTC)
     async with app.state.runtime.sessionmaker() as session, session.begin():
+        key = await subject_register_key(session, template.kek)
         alert = (await session.scalars(select(Alert))).one()
         content = stored_content(template.kek, alert)
         audit = AuditLog(session, now)
