@@ -13,6 +13,7 @@ import sys
 BENCHMARKS = {
     "all": "the whole path: publish, poll, long-poll, growth, each against its floor",
     "audit": "audit log: appends/s, checkpoint lag, proof latency",
+    "cli": "start-up time of the liaison command (--help, a client command)",
     "exchange": "alert exchange over HTTP: publish and poll throughput",
 }
 

@@ -422,7 +422,12 @@ def main(arguments: argparse.Namespace) -> int:
         f"{info['cpu']}, {info['memory']}, Python {info['python']}, PostgreSQL {pg}"
     )
     started = time.monotonic()
+    from bench.cli import measure, report
+
+    startup = measure(5 if chosen.quick else 10)
+    report(startup)
     document: dict[str, Any] = {
+        "cli_startup": [asdict(figure) for figure in startup],
         "mode": "quick" if chosen.quick else "full",
         "machine": info,
         "postgresql": pg,

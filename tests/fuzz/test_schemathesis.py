@@ -63,6 +63,13 @@ def counts_query() -> str:
     return "SELECT " + ", ".join(parts)
 
 
+@schemathesis.serializer("application/sd-jwt")
+def _sd_jwt(_context: schemathesis.SerializationContext, value: Any) -> bytes:
+    """POST /v1/alerts takes an SD-JWT as text: generated strings are sent as they are, and
+    anything else (negative cases) as its JSON text, which the broker must refuse cleanly."""
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+
+
 def request_of(case: schemathesis.Case[Any]) -> httpx.Request:
     """The generated case as an httpx request (before signing)."""
     query = dict(case.query or {})
