@@ -7,14 +7,16 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from service.client.log_monitor import LogMonitor
 from service.client.signing import SignatureAuth
 from service.protocol.crypto import SigningPrivateKey, b64decode_std
-from service.protocol.note import Checkpoint
+
+if TYPE_CHECKING:
+    from service.client.log_monitor import LogMonitor
+    from service.protocol.note import Checkpoint
 
 
 class LiaisonAPIError(Exception):
@@ -216,5 +218,8 @@ class LiaisonClient:
         the broker's checkpoint key or if the log was truncated or rewritten since.
         """
         if self.log_monitor is None:
+            # Imported here: the log verifier is not needed by most commands (CLI start-up).
+            from service.client.log_monitor import LogMonitor
+
             self.log_monitor = LogMonitor()
         return await self.log_monitor.check(self)
