@@ -45,40 +45,36 @@ from service.protocol.sdjwt import build_alert, parse_sd_jwt, present, sd_hash
 from service.protocol.signatures import sign_request
 from service.protocol.tlog_proof import format_tlog_proof
 
-# TEST KEYS ONLY. Their private halves are in this public file; nothing may trust them.
+# The vectors' test keys, public halves. Their private halves are test keys published in
+# tests/vectors/keys.json (read by ``load_test_keys``); nothing may trust them.
 ORIGINATOR_SIGNING_JWK = {
     "kty": "OKP",
     "crv": "Ed25519",
     "x": "o6GRh3eTroO09YrzyXPfsLQYNn_2k9Zqt9AI__-Pdj0",
-    "d": "jFr52CKa3A4FZoloZlNDGpYnRYMWmTPdO-fyTZ6fXto",
     "kid": "vector-originator-sign-1",
 }
 PARTNER_SIGNING_JWK = {
     "kty": "OKP",
     "crv": "Ed25519",
     "x": "ZvsGSQzxfU9iuwxK1By7qOziZOyxGEsZE-6i9eL4BI0",
-    "d": "eaoblu_z8bZp7fRLpJtkcWxq19lAbDHMkCaTDo30uGM",
     "kid": "vector-partner-sign-1",
 }
 PARTNER_ENCRYPTION_JWK = {
     "kty": "OKP",
     "crv": "X25519",
     "x": "qc6mx6wQ05pQfuuBgA9kN-JSGvJsmpNu-hMMTKLirX4",
-    "d": "pMBwgvQtzk_JgvsMcEIK1vLsr5tGI-R7bDpqlbMzdGY",
     "kid": "vector-partner-enc-1",
 }
 BROKER_KB_JWK = {
     "kty": "OKP",
     "crv": "Ed25519",
     "x": "RaqzBo_i0P6WYMyhR7lXINSBp8REh1n4ssST91OSQIo",
-    "d": "CihvN1Gdf2W32CA1rlXm7-Pr-gYOnCjU8au-yZUu84w",
     "kid": "vector-broker-kb-1",
 }
 BROKER_CHECKPOINT_JWK = {
     "kty": "OKP",
     "crv": "Ed25519",
     "x": "lSKVaUX-UZuA_ahLcFWhAfhREioIFmCFapE7DIoc7Ng",
-    "d": "U8qd9P1QMdQeZSUlKV1ITd_kTl8W7P90LEv5ZMyYT2M",
     "kid": "vector-broker-checkpoint-1",
 }
 
@@ -91,6 +87,35 @@ BASE_URL = "https://liaison.example"
 NOW = 1767225600
 FEED_CURSOR = "42"
 TEST_KEY_WARNING = "TEST KEYS: published in the repository, never to be trusted for anything"
+#: Where the private test keys are, as the vectors name them (``<file>#<name>``).
+KEYS_FILE = "tests/vectors/keys.json"
+DEFAULT_KEYS_PATH = Path(__file__).resolve().parents[2] / KEYS_FILE
+PUBLIC_KEYS = {
+    "originator_signing": ORIGINATOR_SIGNING_JWK,
+    "partner_signing": PARTNER_SIGNING_JWK,
+    "partner_encryption": PARTNER_ENCRYPTION_JWK,
+    "broker_kb": BROKER_KB_JWK,
+    "broker_checkpoint": BROKER_CHECKPOINT_JWK,
+}
+TestKeys = dict[str, dict[str, str]]
+
+
+def load_test_keys(path: Path = DEFAULT_KEYS_PATH) -> TestKeys:
+    """The private test keys of the vectors, by name (a checkout's tests/vectors/keys.json).
+
+    Raises FileNotFoundError outside a checkout, ValueError if a key is missing or is not the
+    private half of the public key this module names."""
+    keys: TestKeys = json.loads(path.read_text(encoding="utf-8"))["keys"]
+    for name, public in PUBLIC_KEYS.items():
+        private = keys.get(name, {})
+        if {k: v for k, v in private.items() if k != "d"} != public or "d" not in private:
+            raise ValueError(f"{path}: {name} is not the private half of its public key")
+    return keys
+
+
+def key_ref(name: str) -> str:
+    """How a vector names a private test key: ``tests/vectors/keys.json#<name>``."""
+    return f"{KEYS_FILE}#{name}"
 
 
 def _fixed_random(label: str) -> Callable[[int], bytes]:
@@ -131,8 +156,10 @@ def _signature_base(request: _Request) -> str:
     return "\n".join([*lines, f'"@signature-params": {params}'])
 
 
-def _signed_request(method: str, path: str, body: bytes, nonce: str) -> dict[str, Any]:
-    key = SigningPrivateKey.from_jwk(PARTNER_SIGNING_JWK)
+def _signed_request(
+    keys: TestKeys, method: str, path: str, body: bytes, nonce: str
+) -> dict[str, Any]:
+    key = SigningPrivateKey.from_jwk(keys["partner_signing"])
     request = _Request(method, BASE_URL + path)
     if body:
         request.headers["Content-Type"] = "application/json"
@@ -161,28 +188,24 @@ def _signed_request(method: str, path: str, body: bytes, nonce: str) -> dict[str
     }
 
 
-def request_vector() -> dict[str, Any]:
+def request_vector(keys: TestKeys) -> dict[str, Any]:
     """Two signed requests: a POST with a body (Content-Digest covered) and a GET without."""
     post_nonce = "bGlhaXNvbi12ZWN0b3Itbm9uY2UtMDAx"
     get_nonce = "bGlhaXNvbi12ZWN0b3Itbm9uY2UtMDAy"
     body = json.dumps({"status": "received", "reason": "read"}, separators=(",", ":"))
     return {
         "description": "RFC 9421 request signatures (API 'Request authentication')",
-        "signer": {"agency": PARTNER, "public_jwk": _public(PARTNER_SIGNING_JWK)},
-        "private_jwk": PARTNER_SIGNING_JWK,
+        "signer": {"agency": PARTNER, "public_jwk": PARTNER_SIGNING_JWK},
+        "private_key": key_ref("partner_signing"),
         "requests": {
             "post_with_body": _signed_request(
-                "POST", f"/v1/alerts/{ALERT_ID}/dispositions", body.encode(), post_nonce
+                keys, "POST", f"/v1/alerts/{ALERT_ID}/dispositions", body.encode(), post_nonce
             ),
             "get_without_body": _signed_request(
-                "GET", "/v1/feed?after=41&limit=10", b"", get_nonce
+                keys, "GET", "/v1/feed?after=41&limit=10", b"", get_nonce
             ),
         },
     }
-
-
-def _public(jwk: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in jwk.items() if name != "d"}
 
 
 def _clear_claims() -> dict[str, Any]:
@@ -198,7 +221,7 @@ def _clear_claims() -> dict[str, Any]:
         "audience": {"agencies": [PARTNER], "groups": [], "all": False},
         "purpose": "investigate",
         "legal_basis": "mutual-legal-assistance-treaty",
-        "cnf": {"jwk": _public(BROKER_KB_JWK)},
+        "cnf": {"jwk": BROKER_KB_JWK},
     }
 
 
@@ -210,9 +233,9 @@ CONTENT = {
 DISCLOSED_TO_PARTNER = ("narrative", "charges")
 
 
-def alert_vector() -> dict[str, Any]:
+def alert_vector(keys: TestKeys) -> dict[str, Any]:
     """An alert as submitted: the SD-JWT, its issuer JWS and each disclosure."""
-    key = SigningPrivateKey.from_jwk(ORIGINATOR_SIGNING_JWK)
+    key = SigningPrivateKey.from_jwk(keys["originator_signing"])
     random = _fixed_random("alert-salts")
     token = build_alert(_clear_claims(), CONTENT, key, random=random)
     parsed = parse_sd_jwt(token)
@@ -231,7 +254,8 @@ def alert_vector() -> dict[str, Any]:
     return {
         "description": "An alert: SD-JWT (RFC 9901) as POSTed to /v1/alerts",
         "inputs": {
-            "originator_private_jwk": ORIGINATOR_SIGNING_JWK,
+            "originator_private_key": key_ref("originator_signing"),
+            "originator_public_jwk": ORIGINATOR_SIGNING_JWK,
             "clear_claims": _clear_claims(),
             "content": CONTENT,
             "salts_in_content_order": _salts(CONTENT, disclosures),
@@ -256,9 +280,9 @@ def _salts(content: dict[str, Any], disclosures: Sequence[dict[str, Any]]) -> li
     return [by_name[name] for name in content]
 
 
-def presentation_vector(alert_token: str) -> dict[str, Any]:
+def presentation_vector(keys: TestKeys, alert_token: str) -> dict[str, Any]:
     """The broker's presentation of the alert to one partner: selected disclosures + KB-JWT."""
-    kb_key = SigningPrivateKey.from_jwk(BROKER_KB_JWK)
+    kb_key = SigningPrivateKey.from_jwk(keys["broker_kb"])
     parsed = parse_sd_jwt(alert_token)
     token = present(parsed, DISCLOSED_TO_PARTNER, kb_key, PARTNER, FEED_CURSOR, NOW)
     presented = parse_sd_jwt(token)
@@ -268,7 +292,7 @@ def presentation_vector(alert_token: str) -> dict[str, Any]:
         "description": "An alert as a partner's feed item carries it: SD-JWT+KB (RFC 9901 §4.3)",
         "inputs": {
             "sd_jwt": alert_token,
-            "broker_kb_private_jwk": BROKER_KB_JWK,
+            "broker_kb_private_key": key_ref("broker_kb"),
             "disclose": list(DISCLOSED_TO_PARTNER),
             "aud": PARTNER,
             "nonce": FEED_CURSOR,
@@ -282,20 +306,22 @@ def presentation_vector(alert_token: str) -> dict[str, Any]:
             "kb_jwt_claims": kb_claims,
             "disclosed": {name: CONTENT[name] for name in DISCLOSED_TO_PARTNER},
             "verify_with": {
-                "issuer_public_jwk": _public(ORIGINATOR_SIGNING_JWK),
-                "kb_public_jwk": _public(BROKER_KB_JWK),
+                "issuer_public_jwk": ORIGINATOR_SIGNING_JWK,
+                "kb_public_jwk": BROKER_KB_JWK,
             },
         },
     }
 
 
-def envelope_vector(plaintext: str, previous_jwe: str | None = None) -> dict[str, Any]:
+def envelope_vector(
+    keys: TestKeys, plaintext: str, previous_jwe: str | None = None
+) -> dict[str, Any]:
     """A feed envelope (JWE compact, ECDH-ES + A256GCM) holding the presentation.
 
     The token is ``previous_jwe`` if that still opens to ``plaintext`` with the partner's
     key; otherwise a fresh one (joserfc picks the ephemeral key and IV).
     """
-    key = EncryptionPrivateKey.from_jwk(PARTNER_ENCRYPTION_JWK)
+    key = EncryptionPrivateKey.from_jwk(keys["partner_encryption"])
     token = None
     if previous_jwe is not None:
         try:
@@ -312,7 +338,8 @@ def envelope_vector(plaintext: str, previous_jwe: str | None = None) -> dict[str
             "re-implementation cannot reproduce 'jwe': it must open it to 'plaintext'."
         ),
         "inputs": {
-            "recipient_private_jwk": PARTNER_ENCRYPTION_JWK,
+            "recipient_private_key": key_ref("partner_encryption"),
+            "recipient_public_jwk": PARTNER_ENCRYPTION_JWK,
             "jwe": token,
         },
         "expected": {
@@ -323,7 +350,7 @@ def envelope_vector(plaintext: str, previous_jwe: str | None = None) -> dict[str
     }
 
 
-def notice_vector() -> dict[str, Any]:
+def notice_vector(keys: TestKeys) -> dict[str, Any]:
     """A withdrawal notice, the plaintext of a feed item of type ``withdrawal``."""
     claims = {
         "type": "withdrawal",
@@ -332,15 +359,15 @@ def notice_vector() -> dict[str, Any]:
         "at": "2026-01-01T00:00:00Z",
         "aud": PARTNER,
     }
-    token = sign_notice(SigningPrivateKey.from_jwk(BROKER_KB_JWK), claims)
+    token = sign_notice(SigningPrivateKey.from_jwk(keys["broker_kb"]), claims)
     header, _ = decode_jws(token)
     return {
         "description": "A withdrawal notice: JWS compact by the broker's kb_key",
-        "inputs": {"broker_kb_private_jwk": BROKER_KB_JWK, "claims": claims},
+        "inputs": {"broker_kb_private_key": key_ref("broker_kb"), "claims": claims},
         "expected": {
             "jws": token,
             "header": header,
-            "verify_with": _public(BROKER_KB_JWK),
+            "verify_with": BROKER_KB_JWK,
         },
     }
 
@@ -406,11 +433,11 @@ def _std(hashes: Sequence[bytes]) -> list[str]:
     return [b64encode_std(h) for h in hashes]
 
 
-def log_vectors(disclosed_plaintext: str) -> dict[str, dict[str, Any]]:
+def log_vectors(keys: TestKeys, disclosed_plaintext: str) -> dict[str, dict[str, Any]]:
     """The checkpoint, inclusion and consistency proofs and a receipt over one small log."""
     tree = _Tree.of(_leaves(disclosed_plaintext))
     size = len(tree.leaves)
-    signer = NoteSigner(LOG_ORIGIN, SigningPrivateKey.from_jwk(BROKER_CHECKPOINT_JWK))
+    signer = NoteSigner(LOG_ORIGIN, SigningPrivateKey.from_jwk(keys["broker_checkpoint"]))
     checkpoint = Checkpoint(LOG_ORIGIN, size, tree.root(size))
     note = sign_checkpoint(checkpoint, signer)
     roots = {str(n): b64encode_std(tree.root(n)) for n in range(1, size + 1)}
@@ -430,7 +457,8 @@ def log_vectors(disclosed_plaintext: str) -> dict[str, dict[str, Any]]:
             "description": "A C2SP tlog-checkpoint signed note over seven audit entries",
             "inputs": {
                 "origin": LOG_ORIGIN,
-                "checkpoint_private_jwk": BROKER_CHECKPOINT_JWK,
+                "checkpoint_private_key": key_ref("broker_checkpoint"),
+                "checkpoint_public_jwk": BROKER_CHECKPOINT_JWK,
                 "leaves_utf8": [leaf.decode() for leaf in tree.leaves],
             },
             "expected": {
@@ -463,18 +491,22 @@ def log_vectors(disclosed_plaintext: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def generate(previous_jwe: str | None = None) -> dict[str, dict[str, Any]]:
-    """Every vector by file stem. Deterministic for a given ``previous_jwe`` (see module)."""
-    alert = alert_vector()
-    presentation = presentation_vector(alert["expected"]["sd_jwt"])
+def generate(
+    previous_jwe: str | None = None, keys: TestKeys | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every vector by file stem. Deterministic for a given ``previous_jwe`` (see module);
+    ``keys`` defaults to ``load_test_keys()``."""
+    keys = keys if keys is not None else load_test_keys()
+    alert = alert_vector(keys)
+    presentation = presentation_vector(keys, alert["expected"]["sd_jwt"])
     plaintext = presentation["expected"]["presentation"]
     vectors = {
-        "request-signature": request_vector(),
+        "request-signature": request_vector(keys),
         "alert": alert,
         "presentation": presentation,
-        "envelope": envelope_vector(plaintext, previous_jwe),
-        "notice": notice_vector(),
-        **log_vectors(plaintext),
+        "envelope": envelope_vector(keys, plaintext, previous_jwe),
+        "notice": notice_vector(keys),
+        **log_vectors(keys, plaintext),
     }
     return {name: {"warning": TEST_KEY_WARNING, **vector} for name, vector in vectors.items()}
 
@@ -497,10 +529,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Write every vector as ``<stem>.json`` into ``--out`` (default docs/vectors)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=Path("docs/vectors"))
+    parser.add_argument("--keys", type=Path, default=DEFAULT_KEYS_PATH, help="the test keys")
     args = parser.parse_args(argv)
     directory: Path = args.out
     directory.mkdir(parents=True, exist_ok=True)
-    for name, vector in generate(previous_envelope(directory)).items():
+    keys = load_test_keys(args.keys)
+    for name, vector in generate(previous_envelope(directory), keys).items():
         (directory / f"{name}.json").write_text(render(vector), encoding="utf-8")
     return 0
 

@@ -25,8 +25,11 @@ from service.protocol.crypto import (
 )
 from service.protocol.envelope import seal_for, sign_jws
 from service.protocol.note import NoteSigner, parse_checkpoint_body, sign_checkpoint
+from service.protocol.vectors import load_test_keys
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "vectors"
+#: The private halves of the vectors' test keys (tests/vectors/keys.json).
+TEST_KEYS = load_test_keys()
 
 # Runs inside the page: the module, and `outcome`, which says how a call ended so that a test
 # can tell a ProtocolError (a refused input) from any other failure (a bug).
@@ -113,8 +116,8 @@ async def test_base64_decoders_refuse_the_other_forms(
 
 
 async def test_imported_private_keys_are_not_extractable(browser_page: Page) -> None:
-    signing = load("request-signature")["private_jwk"]
-    encryption = load("envelope")["inputs"]["recipient_private_jwk"]
+    signing = TEST_KEYS["partner_signing"]
+    encryption = TEST_KEYS["partner_encryption"]
     result = await run(
         browser_page,
         """
@@ -177,7 +180,7 @@ async def test_a_private_key_whose_x_is_not_its_own_is_refused(
 
 
 async def test_a_public_key_with_d_is_refused(browser_page: Page) -> None:
-    jwk = load("notice")["inputs"]["broker_kb_private_jwk"]
+    jwk = TEST_KEYS["broker_kb"]
     result = await run(browser_page, "return outcome(() => P.importPublicKey(arg));", jwk)
     assert refused(result, "must not carry d")
 
@@ -188,7 +191,7 @@ REQUESTS = load("request-signature")
 
 
 def _request_arg(name: str) -> dict[str, Any]:
-    return {"jwk": REQUESTS["private_jwk"], "inputs": REQUESTS["requests"][name]["inputs"]}
+    return {"jwk": TEST_KEYS["partner_signing"], "inputs": REQUESTS["requests"][name]["inputs"]}
 
 
 _SIGN_VECTOR = """
@@ -223,7 +226,7 @@ async def test_a_fresh_signature_verifies_with_the_public_key(browser_page: Page
         const base = await P.requestSignatureBase({ ...request, created, nonce });
         return { first, second, base, created, nonce, now: Math.floor(Date.now() / 1000) };
         """,
-        {"jwk": REQUESTS["private_jwk"]},
+        {"jwk": TEST_KEYS["partner_signing"]},
     )
     first, second = result["first"], result["second"]
     assert b'"@authority": liaison.example\n' in result["base"].encode()
@@ -266,7 +269,7 @@ async def test_api_sends_a_signed_request_and_raises_problems(
         }
         return { created, problem };
         """,
-        {"jwk": REQUESTS["private_jwk"], "base": f"{console_origin}/broker/"},
+        {"jwk": TEST_KEYS["partner_signing"], "base": f"{console_origin}/broker/"},
     )
     assert result == {"created": {"ok": True}, "problem": [404, "urn:liaison:problem:not-found"]}
     post = seen[0]
@@ -344,7 +347,7 @@ def _parts() -> tuple[str, list[str], str]:
 
 
 def _kb_key() -> SigningPrivateKey:
-    return SigningPrivateKey.from_jwk(PRESENTATION["inputs"]["broker_kb_private_jwk"])
+    return SigningPrivateKey.from_jwk(TEST_KEYS["broker_kb"])
 
 
 def _presented_with_fresh_kb(issuer: str, disclosures: list[str], **claims: Any) -> str:
@@ -436,7 +439,7 @@ return dec(await P.openEnvelope(arg.jwe, keys));
 
 async def test_envelope_vector_opens(browser_page: Page) -> None:
     other = EncryptionPrivateKey.generate().to_jwk()
-    recipient = ENVELOPE["inputs"]["recipient_private_jwk"]
+    recipient = TEST_KEYS["partner_encryption"]
     arg = {"jwe": ENVELOPE["inputs"]["jwe"], "keys": [other, recipient], "expectFailure": False}
     assert await run(browser_page, _OPEN, arg) == ENVELOPE["expected"]["plaintext"]
 
@@ -476,7 +479,7 @@ def _with_header(token: str, **members: Any) -> str:
     ],
 )
 async def test_envelope_is_refused(browser_page: Page, case: str, reason: str) -> None:
-    recipient = ENVELOPE["inputs"]["recipient_private_jwk"]
+    recipient = TEST_KEYS["partner_encryption"]
     token = ENVELOPE["inputs"]["jwe"]
     keys = [recipient]
     if case == "wrong key":
@@ -529,7 +532,7 @@ async def test_notice_vector_verifies(browser_page: Page) -> None:
 
 def _notice_cases() -> list[tuple[str, str, dict[str, Any]]]:
     jws = NOTICE["expected"]["jws"]
-    kb = SigningPrivateKey.from_jwk(NOTICE["inputs"]["broker_kb_private_jwk"])
+    kb = SigningPrivateKey.from_jwk(TEST_KEYS["broker_kb"])
     claims = NOTICE["inputs"]["claims"]
     other = SigningPrivateKey.generate(kid=kb.kid)
     other_kid = {**NOTICE["expected"]["verify_with"], "kid": "other"}
@@ -557,7 +560,7 @@ async def test_notice_is_refused(browser_page: Page, reason: str, changes: dict[
 
 async def test_notice_with_eddsa_is_refused(browser_page: Page) -> None:
     # The broker emits only Ed25519; EdDSA is accepted in an alert's issuer JWT alone (§6.3).
-    kb = SigningPrivateKey.from_jwk(NOTICE["inputs"]["broker_kb_private_jwk"])
+    kb = SigningPrivateKey.from_jwk(TEST_KEYS["broker_kb"])
     header = {"alg": "EdDSA", "typ": "liaison-notice+jwt", "kid": kb.kid}
     signing_input = (
         b64url_encode(json.dumps(header).encode())
@@ -603,7 +606,7 @@ def _checkpoint_cases() -> list[tuple[str, str, dict[str, Any]]]:
     note = CHECKPOINT["expected"]["note"]
     body = CHECKPOINT["expected"]["body"]
     name, _, key = CHECKPOINT["expected"]["vkey"].split("+", 2)
-    private = SigningPrivateKey.from_jwk(CHECKPOINT["inputs"]["checkpoint_private_jwk"])
+    private = SigningPrivateKey.from_jwk(TEST_KEYS["broker_checkpoint"])
     signer = NoteSigner(name, private)
     stranger = NoteSigner(name, SigningPrivateKey.generate())
     checkpoint = parse_checkpoint_body(body)

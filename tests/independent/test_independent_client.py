@@ -24,6 +24,15 @@ from tests.independent import liaison_peer as peer
 
 PEER = Path(__file__).with_name("liaison_peer.py")
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "vectors"
+
+
+def private_test_key(reference: str) -> dict[str, str]:
+    """A private test key named in a vector as ``<file under the checkout>#<name>``."""
+    file, _, name = reference.partition("#")
+    keys: dict[str, dict[str, str]] = json.loads((VECTORS.parents[1] / file).read_text())["keys"]
+    return keys[name]
+
+
 CONTENT = {
     "narrative": "Carousel VAT fraud ring operating through shell companies",
     "charges": ["fraud", "money-laundering"],
@@ -69,7 +78,7 @@ def test_the_peer_verifies_the_presentation_vector() -> None:
 
 def test_the_peer_opens_the_envelope_vector() -> None:
     envelope = vector("envelope")
-    key = jwk.JWK(**envelope["inputs"]["recipient_private_jwk"])
+    key = jwk.JWK(**private_test_key(envelope["inputs"]["recipient_private_key"]))
     plaintext = peer.open_envelope(envelope["inputs"]["jwe"], key)
     assert plaintext.decode() == envelope["expected"]["plaintext"]
 

@@ -26,7 +26,7 @@ from service.protocol.signatures import (
     verify_signature,
 )
 from service.protocol.tlog_proof import verify_tlog_proof
-from service.protocol.vectors import NOW, generate, previous_envelope, render
+from service.protocol.vectors import NOW, generate, load_test_keys, previous_envelope, render
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "vectors"
 
@@ -76,7 +76,7 @@ def test_signed_requests_verify(which: str) -> None:
 
 def test_the_alert_verifies_with_the_originator_key() -> None:
     vector = load("alert")
-    key = SigningPublicKey.from_jwk(vector["inputs"]["originator_private_jwk"])
+    key = SigningPublicKey.from_jwk(vector["inputs"]["originator_public_jwk"])
     alert = verify_alert(parse_sd_jwt(vector["expected"]["sd_jwt"]), key)
     assert alert.content == vector["inputs"]["content"]
     assert alert.claims == vector["inputs"]["clear_claims"]
@@ -102,7 +102,7 @@ def test_the_presentation_verifies_as_the_partner() -> None:
 
 def test_the_envelope_opens_to_the_presentation() -> None:
     vector = load("envelope")
-    key = EncryptionPrivateKey.from_jwk(vector["inputs"]["recipient_private_jwk"])
+    key = EncryptionPrivateKey.from_jwk(load_test_keys()["partner_encryption"])
     plaintext = open_envelope(key, vector["inputs"]["jwe"])
     assert plaintext.decode() == vector["expected"]["plaintext"]
     assert plaintext.decode() == load("presentation")["expected"]["presentation"]
