@@ -3,7 +3,7 @@
 Reviewers register protected persons (recognised refugees, subjects of alerts cancelled on
 neutrality grounds). The register never holds an identity in clear: an entry is the keyed
 digest HMAC-SHA256(K, name | birth date | nationality) of the normalised attributes, where K
-is derived from the KEK (``service.broker.keys.subject_register_key``). Without K the
+is a random broker key stored wrapped by the KEK (``BrokerKeys.subject_register``). Without K the
 digests cannot be tested against guessed identities, so the table can be read, backed up and
 replicated like any other.
 

@@ -89,6 +89,7 @@ async def submit_alert(
         audit=AuditLog(session, now),
         gateway=prepared,
         kek=keys.kek,
+        register_key=keys.subject_register,
         kb_key=keys.key_binding.public,
         now=now,
         skew=core.skew,

@@ -15,7 +15,6 @@ from service.alerts.repository import AlertRepository
 from service.alerts.sealing import seal_alert
 from service.api.principal import AuthenticatedPrincipal
 from service.audit.sink import AuditSink
-from service.broker.keys import subject_register_key
 from service.protocol.crypto import KeyFormatError, SigningPublicKey, VerificationError
 from service.protocol.errors import Conflict, InvalidInput, MalformedInput
 from service.protocol.sdjwt import (
@@ -47,6 +46,8 @@ class SubmissionService:
     audit: AuditSink
     gateway: PolicyGateway
     kek: bytes
+    #: The protected-subject register's HMAC key (``BrokerKeys.subject_register``).
+    register_key: bytes
     kb_key: SigningPublicKey
     now: datetime
     skew: timedelta
@@ -134,7 +135,7 @@ class SubmissionService:
         # subject holds the alert whatever the originator declared.
         protected = await registered_subject(
             self.alerts.session,
-            await subject_register_key(self.alerts.session, self.kek),
+            self.register_key,
             verified.content,
         )
         if protected is not None:

@@ -5,7 +5,6 @@ the KEK."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 from dataclasses import dataclass
@@ -37,9 +36,6 @@ SUBJECT_REGISTER = "subject-register"
 #: Every purpose stored in ``broker_keys``, all wrapped by the KEK (``service.broker.rotation``
 #: re-wraps each).
 PURPOSES = (CHECKPOINT, KEY_BINDING, SUBJECT_REGISTER)
-# HKDF info of the register key that deployments before the stored register key derived from
-# the KEK; their digests stay valid only because the stored key is seeded with that value.
-LEGACY_SUBJECT_REGISTER_INFO = b"liaison protected-subject register v1"
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,8 @@ class BrokerKeys:
     kek: bytes
     checkpoint: SigningPrivateKey
     key_binding: SigningPrivateKey
-    #: The protected-subject register's 32-byte HMAC-SHA256 key (``subject_register_key``).
+    #: The protected-subject register's random 32-byte HMAC-SHA256 key, stored wrapped by
+    #: the KEK like the other broker keys (so a KEK rotation re-wraps it, digests stay valid).
     subject_register: bytes
 
 
@@ -74,34 +71,6 @@ def parse_kek(text: str) -> bytes:
     if len(kek) != KEY_LENGTH:
         raise NotReady("the key-encryption key must be 32 bytes")
     return kek
-
-
-def legacy_subject_register_key(kek: bytes) -> bytes:
-    """The register key that deployments before the stored register key derived from the KEK.
-
-    HKDF-SHA256 (RFC 5869) with an all-zero salt and the fixed info
-    ``LEGACY_SUBJECT_REGISTER_INFO``. Used once per deployment, to seed the stored register
-    key of a database that has none, so that the digests registered before stay valid; the
-    stored key, not this derivation, survives a KEK rotation. Raises nothing.
-    """
-    # RFC 5869 §2.2 extract, §2.3 expand to one block (L = HashLen = 32), with the standard
-    # library's HMAC: one HMAC per step needs no hazmat primitive.
-    prk = hmac.new(bytes(hashlib.sha256().digest_size), kek, hashlib.sha256).digest()
-    return hmac.new(prk, LEGACY_SUBJECT_REGISTER_INFO + b"\x01", hashlib.sha256).digest()
-
-
-async def subject_register_key(session: AsyncSession, kek: bytes) -> bytes:
-    """The protected-subject register's HMAC key, unwrapped from ``broker_keys`` with ``kek``.
-
-    For code that holds the KEK but not the loaded ``BrokerKeys`` (which carry the same key
-    as ``subject_register``). The key is random and stored wrapped, so rotating the KEK
-    re-wraps it and every register digest stays valid. Raises NotReady if the key is missing
-    or ``kek`` does not open it.
-    """
-    row = await session.get(BrokerKey, SUBJECT_REGISTER)
-    if row is None:
-        raise NotReady("the protected-subject register key is missing: restart the service")
-    return _unwrap(kek, row)
 
 
 def write_new_kek(path: Path) -> bytes:
@@ -178,10 +147,9 @@ async def load_broker_keys(
 ) -> BrokerKeys:
     """Unwrap the broker keys; raises NotReady if they are missing or the KEK is wrong.
 
-    A database initialised before the register key was stored gets one now (flushed in the
-    caller's transaction, which must commit it), seeded with the key it derived from the KEK
-    (``legacy_subject_register_key``) so that its register digests stay valid; when another
-    replica stores it first, that one is read back.
+    A database initialised before the register key existed gets a new random one now (flushed
+    in the caller's transaction, which must commit it); when another replica stores its own
+    first, that one is read back, so every replica uses the same key.
     """
     rows = {row.purpose: row for row in (await session.scalars(select(BrokerKey))).all()}
     keys: dict[str, SigningPrivateKey] = {}
@@ -192,7 +160,7 @@ async def load_broker_keys(
         keys[purpose] = SigningPrivateKey.from_jwk(json.loads(_unwrap(kek, row)))
     register_row = rows.get(SUBJECT_REGISTER)
     if register_row is None:
-        register_row = await _store_legacy_register_key(session, kek, now or datetime.now(UTC))
+        register_row = await _store_register_key(session, kek, now or datetime.now(UTC))
     return BrokerKeys(
         kek=kek,
         checkpoint=keys[CHECKPOINT],
@@ -201,13 +169,13 @@ async def load_broker_keys(
     )
 
 
-async def _store_legacy_register_key(session: AsyncSession, kek: bytes, now: datetime) -> BrokerKey:
-    row = _register_row(kek, legacy_subject_register_key(kek), now)
+async def _store_register_key(session: AsyncSession, kek: bytes, now: datetime) -> BrokerKey:
+    row = _register_row(kek, generate_key(), now)
     try:
         async with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        # Another replica stored it first: the same key, since both derived it from the KEK.
+        # Another replica stored its key first: use that one.
         stored = await session.get(BrokerKey, SUBJECT_REGISTER, populate_existing=True)
         if stored is None:
             raise

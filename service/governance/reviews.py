@@ -20,7 +20,7 @@ from service.alerts.repository import AlertRepository
 from service.alerts.sealing import SealedAlert
 from service.api.principal import AuthenticatedPrincipal
 from service.audit.sink import AuditSink
-from service.broker.keys import subject_register_key
+from service.broker.keys import BrokerKeys
 from service.governance.escalation import escalate_if_due
 from service.protocol.crypto import SigningPrivateKey
 from service.protocol.errors import Conflict, Forbidden, InvalidInput, NotFound, NotReady
@@ -100,9 +100,9 @@ class ReviewService:
     gateway: PolicyGateway
     now: datetime
     purge_days: int
-    #: The protected-subject register's HMAC key (``subject_register_key``) and the KEK,
-    #: to register a subject when its alert is cancelled on neutrality grounds.
-    kek: bytes | None
+    #: The broker keys (the KEK opens the alert, the register key digests its subject), to
+    #: register a subject when its alert is cancelled on neutrality grounds.
+    keys: BrokerKeys | None
     #: Automatic heightened review: this many rejections or cancellations within the window.
     escalate_after: int
     escalate_window: timedelta
@@ -240,15 +240,15 @@ class ReviewService:
             await self._notify_originator(alert, FeedItemType.REJECTION, reason)
         elif verdict == Verdict.CANCEL:
             if grounds == CancelGrounds.NEUTRALITY:
-                if self.kek is None:
+                if self.keys is None:
                     raise NotReady("the broker keys are needed to register a protected subject")
                 # Read before ``end``: the content must still be there to register its subject.
                 await register_from_alert(
                     self.alerts.session,
                     self.audit,
-                    await subject_register_key(self.alerts.session, self.kek),
+                    self.keys.subject_register,
                     alert,
-                    stored_content(self.kek, alert),
+                    stored_content(self.keys.kek, alert),
                     f"alert {alert.id} cancelled on neutrality grounds: {reason}",
                     actor.id,
                     self.now,

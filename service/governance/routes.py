@@ -62,8 +62,8 @@ def _reviews(
         gateway=policy,
         now=now,
         purge_days=settings.purge_deadline_days,
-        # Only a decision needs the KEK here; the reviewer's read gets it as an argument.
-        kek=keys.kek if keys is not None else None,
+        # Only a decision needs the keys here; the reviewer's read gets them as arguments.
+        keys=keys,
         escalate_after=settings.escalate_after,
         escalate_window=timedelta(days=settings.escalate_window_days),
     )

@@ -4,29 +4,14 @@ withdraw, show; and the admin's policy reload."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import run_cli
+
 pytestmark = pytest.mark.slow
-
-
-def cli(
-    *args: str, check: bool = True, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        cwd=cwd,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(result.stdout + result.stderr)
-    return result
+cli = run_cli
 
 
 def test_partner_cli_round_trip(live_server: tuple[str, Path], tmp_path: Path) -> None:

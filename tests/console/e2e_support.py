@@ -27,18 +27,8 @@ from service.console import install_console
 from service.live import serve_app
 from service.protocol.crypto import EncryptionPrivateKey, SigningPrivateKey
 from service.settings import Settings
+from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 # Playwright's own wait for a condition in the page (not an assertion on elapsed time).
 WAIT_MS = 20_000
@@ -135,7 +125,9 @@ async def live_broker(
 async def chromium() -> AsyncIterator[Browser]:
     """Headless Chromium (the system's), closed after the block."""
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:

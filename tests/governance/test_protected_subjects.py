@@ -21,7 +21,6 @@ from service.alerts.protected import (
     stored_content,
 )
 from service.audit.log import AuditLog
-from service.broker.keys import subject_register_key
 from service.client import LiaisonAPIError
 from service.tables import Base
 from tests.alerts.conftest import Member, MemberFactory
@@ -133,7 +132,7 @@ async def test_register_from_alert_registers_the_subject_of_a_stored_alert(
     posted = await fr.post(content=subject_content(NAME))
     now = datetime.now(UTC)
     async with app.state.runtime.sessionmaker() as session, session.begin():
-        key = await subject_register_key(session, template.kek)
+        key = app.state.runtime.require_broker_keys().subject_register
         alert = (await session.scalars(select(Alert))).one()
         content = stored_content(template.kek, alert)
         audit = AuditLog(session, now)

@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,10 @@ import pytest
 from jwcrypto import jwk
 
 from service.client.api import LiaisonClient, load_private_jwk
-from service.live import LiveServer, TLSFiles
-from tests.conftest import DatabaseFactory
+from tests.cli.conftest import live_server
 from tests.independent import liaison_peer as peer
+
+__all__ = ["live_server"]  # the fixture, shared with the CLI tests
 
 PEER = Path(__file__).with_name("liaison_peer.py")
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "vectors"
@@ -105,28 +105,6 @@ def test_the_peer_verifies_the_checkpoint_and_proof_vectors() -> None:
     forged = checkpoint["expected"]["note"].replace("\n7\n", "\n8\n")
     with pytest.raises(peer.ContractViolation):
         peer.verify_checkpoint(forged, checkpoint["expected"]["vkey"])
-
-
-def liaison(*args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "service.cli", *args], capture_output=True, check=True, timeout=120
-    )
-
-
-@pytest.fixture
-def live_server(tmp_path: Path, databases: DatabaseFactory) -> Iterator[tuple[str, Path]]:
-    data = tmp_path / "data"
-    url = databases.new_empty()
-    liaison("init", "--data-dir", str(data), "--database", url)
-    liaison("dev-certs", "--data-dir", str(data))
-    with LiveServer(
-        data,
-        database_url=url,
-        tls=TLSFiles.of_data_dir(data),
-        log_path=tmp_path / "server.log",
-        ready_timeout=30,
-    ) as server:
-        yield server.base_url, data
 
 
 def agency_keys(agency: str) -> dict[str, Any]:
