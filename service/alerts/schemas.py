@@ -36,14 +36,19 @@ if TYPE_CHECKING:
 
 
 class DispositionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "acting", "reason": "checking border records"}]},
+    )
 
     status: Disposition
     reason: str = Field(min_length=1, max_length=1000)
 
 
 class WithdrawIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "subject located"}]}
+    )
 
     reason: str = Field(min_length=1, max_length=500)
 
@@ -51,7 +56,23 @@ class WithdrawIn(BaseModel):
 class Simulation(BaseModel):
     """The clear claims of a would-be alert, plus the names of its content claims."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "iss": "fr-police",
+                    "kind": "diffusion",
+                    "category": "fraud",
+                    "tlp": "amber",
+                    "audience": {"agencies": [], "groups": ["eu"], "all": False},
+                    "purpose": "investigate",
+                    "legal_basis": "MLA treaty FR-DE, art. 7",
+                    "claims": ["narrative", "subject", "biometrics"],
+                }
+            ]
+        },
+    )
 
     iss: str
     kind: str

@@ -14,7 +14,15 @@ from service.protocol.vocabulary import AlertStatus, CancelGrounds, Verdict
 
 
 class ReviewDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"decision": "approve", "reason": "ordinary-law fraud, evidence attached"},
+                {"decision": "cancel", "reason": "a journalist's case", "grounds": "neutrality"},
+            ]
+        },
+    )
 
     decision: Verdict
     reason: str = Field(min_length=1, max_length=1000)
@@ -23,7 +31,10 @@ class ReviewDecision(BaseModel):
 
 
 class HeightenedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"active": True, "reason": "three rejected requests"}]},
+    )
 
     active: bool
     reason: str = Field(min_length=1, max_length=1000)
@@ -162,7 +173,19 @@ class TransparencyReportOut(BaseModel):
 class ProtectedSubjectIn(BaseModel):
     """A protected person to register: the identity is digested at once, never stored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "José María Pérez",
+                    "birth_date": "1975-04-12",
+                    "nationality": "VE",
+                    "reason": "recognised refugee (UNHCR mandate)",
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=500)
     birth_date: str = Field(min_length=1, max_length=64)

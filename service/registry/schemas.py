@@ -18,7 +18,19 @@ MAX_ATTRIBUTES_BYTES = 8192
 class PublicJWK(BaseModel):
     """An OKP public key as a JWK, with Liaison's validity members (API.md "Principals")."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kty": "OKP",
+                    "crv": "X25519",
+                    "x": "qc6mx6wQ05pQfuuBgA9kN-JSGvJsmpNu-hMMTKLirX4",
+                    "kid": "fr-police-enc-2",
+                }
+            ]
+        },
+    )
 
     kty: Literal["OKP"]
     crv: Literal["Ed25519", "X25519"]
@@ -55,7 +67,36 @@ class PublicJWK(BaseModel):
 
 
 class AgencyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "fr-police",
+                    "name": "Police nationale",
+                    "country": "FR",
+                    "groups": ["eu"],
+                    "roles": ["agency"],
+                    "signing_keys": [
+                        {
+                            "kty": "OKP",
+                            "crv": "Ed25519",
+                            "x": "RaqzBo_i0P6WYMyhR7lXINSBp8REh1n4ssST91OSQIo",
+                            "kid": "fr-police-sig-1",
+                        }
+                    ],
+                    "encryption_keys": [
+                        {
+                            "kty": "OKP",
+                            "crv": "X25519",
+                            "x": "qc6mx6wQ05pQfuuBgA9kN-JSGvJsmpNu-hMMTKLirX4",
+                            "kid": "fr-police-enc-1",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     id: str = Field(pattern=PRINCIPAL_ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
@@ -100,7 +141,9 @@ class AgencyCreate(BaseModel):
 
 
 class KeyRevocation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "laptop stolen"}]}
+    )
 
     reason: str | None = Field(default=None, max_length=500)
 

@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel
 
+from service.alerts import schemas as alert_schemas
 from service.api.docs import install_docs
 from service.api.openapi import (
     SD_JWT_EXAMPLE,
@@ -28,6 +30,8 @@ from service.api.openapi import (
 )
 from service.api.problems import PROBLEMS, problem_type
 from service.app import create_app
+from service.governance import schemas as governance_schemas
+from service.registry import schemas as registry_schemas
 from service.settings import Settings
 
 METHODS = {"get", "put", "post", "delete", "patch"}
@@ -278,3 +282,33 @@ async def test_docs_off_serves_no_page_and_no_asset(tmp_path: Path) -> None:
         for path in ("/docs", "/redoc", "/docs/oauth2-redirect", "/docs/assets/swagger-ui.css"):
             answer = await client.get(path)
             assert answer.status_code == 404, path
+
+
+def _json_body_schemas(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(operation, component name) of every JSON request body, through ``anyOf`` too."""
+    for method, path, operation in _operations(document):
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" not in content:
+            continue
+        schema = content["application/json"]["schema"]
+        refs = [schema.get("$ref")] + [part.get("$ref") for part in schema.get("anyOf", [])]
+        for ref in filter(None, refs):
+            yield f"{method} {path}", ref.rsplit("/", 1)[1]
+
+
+def test_every_json_request_body_has_examples_its_model_accepts(
+    document: dict[str, Any],
+) -> None:
+    models = {
+        name: value
+        for module in (alert_schemas, governance_schemas, registry_schemas)
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, BaseModel)
+    }
+    bodies = list(_json_body_schemas(document))
+    assert len(bodies) >= 9, bodies
+    for operation, name in bodies:
+        examples = document["components"]["schemas"][name].get("examples")
+        assert examples, f"{operation}: {name} has no examples"
+        for example in examples:
+            models[name].model_validate(example)
